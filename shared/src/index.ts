@@ -1,0 +1,3 @@
+export * from './stomp/index.js';
+export * from './errors.js';
+export * from './signaling/destinations.js';
