@@ -1,0 +1,151 @@
+import { StompRtcError } from '../../../shared/src/errors.js';
+import { createHeaders, type ClientCommand, type StompFrame, type StompHeaders } from '../../../shared/src/stomp/frame.js';
+import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
+import { SEND_ONLY_HEADERS, type AckMode, type Broker } from '../broker/broker.js';
+import type { AppHandlers } from './app-handlers.js';
+import { classifyDestination, resolveUserDestination } from './destinations.js';
+import type { SessionContext } from './session-context.js';
+
+export interface RouterLimits {
+  readonly maxSubscriptionsPerSession: number;
+}
+
+type Handler = (session: SessionContext, frame: StompFrame) => void;
+type RoutedCommand = Exclude<ClientCommand, 'CONNECT' | 'STOMP'>;
+
+const ACK_MODES: ReadonlySet<string> = new Set<AckMode>(['auto', 'client', 'client-individual']);
+
+/**
+ * The clientInbound channel: every frame a connected session receives comes here and goes to an
+ * `/app` handler, the broker, or the session's own state. Handlers throw StompRtcError to refuse
+ * a frame; the session turns that into an ERROR frame or a message on /user/queue/errors.
+ */
+export class InboundRouter {
+  /** One entry per client command; STOMP 1.2 section links in the comments. */
+  private readonly handlers: Readonly<Record<RoutedCommand, Handler>> = {
+    // https://stomp.github.io/stomp-specification-1.2.html#SEND
+    SEND: (session, frame) => this.inTransaction(session, frame) || this.send(session, frame),
+    // https://stomp.github.io/stomp-specification-1.2.html#SUBSCRIBE
+    SUBSCRIBE: (session, frame) => this.subscribe(session, frame),
+    // https://stomp.github.io/stomp-specification-1.2.html#UNSUBSCRIBE
+    UNSUBSCRIBE: (session, frame) => this.unsubscribe(session, frame.headers.id!),
+    // https://stomp.github.io/stomp-specification-1.2.html#ACK
+    ACK: (session, frame) => this.inTransaction(session, frame) || this.settle(session, frame, 'ack'),
+    // https://stomp.github.io/stomp-specification-1.2.html#NACK
+    NACK: (session, frame) => this.inTransaction(session, frame) || this.settle(session, frame, 'nack'),
+    // https://stomp.github.io/stomp-specification-1.2.html#BEGIN
+    BEGIN: (session, frame) => session.transactions.begin(frame.headers.transaction!),
+    // https://stomp.github.io/stomp-specification-1.2.html#COMMIT
+    COMMIT: (session, frame) => {
+      for (const buffered of session.transactions.commit(frame.headers.transaction!)) this.dispatchNow(session, buffered);
+    },
+    // https://stomp.github.io/stomp-specification-1.2.html#ABORT
+    ABORT: (session, frame) => session.transactions.abort(frame.headers.transaction!),
+    // https://stomp.github.io/stomp-specification-1.2.html#DISCONNECT
+    DISCONNECT: (session, frame) => session.disconnect(frame.headers.receipt),
+  };
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly app: AppHandlers,
+    private readonly limits: RouterLimits,
+  ) {}
+
+  dispatch(session: SessionContext, frame: StompFrame): void {
+    const handler = this.handlers[frame.command as RoutedCommand];
+    if (!handler) throw new StompRtcError('UNKNOWN_COMMAND', `${frame.command} is not a frame a client may send after CONNECT`);
+    handler(session, frame);
+  }
+
+  /** The session ended: its subscriptions go, and the application hears of each. */
+  sessionClosed(session: SessionContext): void {
+    session.transactions.clear();
+    this.broker.removeSession(session.sessionId);
+    for (const [id, subscription] of session.subscriptions) {
+      this.app.hooksFor(subscription.clientDestination)?.unsubscribed?.(session, id, subscription.clientDestination, 'closed');
+    }
+    session.subscriptions.clear();
+  }
+
+  /** Server code addressing one session's `/user/...` destination (signals, relay, errors). */
+  sendToUser(sessionId: string, userDestination: string, headers: StompHeaders, body: Uint8Array): void {
+    this.broker.publish({ destination: resolveUserDestination(userDestination, sessionId), headers, body });
+  }
+
+  publish(destination: string, headers: StompHeaders, body: Uint8Array): void {
+    this.broker.publish({ destination, headers, body });
+  }
+
+  private dispatchNow(session: SessionContext, frame: StompFrame): void {
+    if (frame.command === 'SEND') this.send(session, frame);
+    else this.settle(session, frame, frame.command === 'ACK' ? 'ack' : 'nack');
+  }
+
+  private inTransaction(session: SessionContext, frame: StompFrame): boolean {
+    const transaction = frame.headers.transaction;
+    if (transaction === undefined) return false;
+    session.transactions.add(transaction, frame);
+    return true;
+  }
+
+  private send(session: SessionContext, frame: StompFrame): void {
+    const destination = frame.headers.destination!;
+    switch (classifyDestination(destination)) {
+      case 'app': {
+        const handler = this.app.sendHandler(destination);
+        if (!handler) throw new StompRtcError('UNKNOWN_APP_DESTINATION', `no handler serves ${destination}`);
+        handler(session, frame);
+        return;
+      }
+      case 'user':
+        throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: /user destinations are written by the server only`);
+      case 'topic':
+      case 'queue':
+        if (destination.startsWith(DESTINATIONS.roomPrefix)) {
+          throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: room topics carry presence from the server; use /app/relay to talk to the room`);
+        }
+        this.broker.publish({ destination, headers: carriedHeaders(frame.headers), body: frame.body });
+    }
+  }
+
+  private subscribe(session: SessionContext, frame: StompFrame): void {
+    const { id, destination: clientDestination } = frame.headers as { id: string; destination: string };
+    if (session.subscriptions.has(id)) {
+      throw new StompRtcError('DUPLICATE_SUBSCRIPTION', `subscription id "${id}" is already in use on this session`);
+    }
+    if (session.subscriptions.size >= this.limits.maxSubscriptionsPerSession) {
+      throw new StompRtcError('TOO_MANY_SUBSCRIPTIONS', `a session may hold ${this.limits.maxSubscriptionsPerSession} subscriptions (MAX_SUBSCRIPTIONS)`);
+    }
+    const ack = frame.headers.ack ?? 'auto';
+    if (!ACK_MODES.has(ack)) throw new StompRtcError('MALFORMED_FRAME', `ack:${ack} is not auto, client or client-individual`);
+    const kind = classifyDestination(clientDestination);
+    if (kind === 'app') throw new StompRtcError('INVALID_DESTINATION', `${clientDestination}: /app destinations take SEND, not SUBSCRIBE`);
+    const destination = kind === 'user' ? resolveUserDestination(clientDestination, session.sessionId) : clientDestination;
+    const hooks = this.app.hooksFor(clientDestination);
+    hooks?.check?.(session, clientDestination, frame);
+    this.broker.subscribe(session, { id, destination, clientDestination, ack: ack as AckMode });
+    session.subscriptions.set(id, { destination, clientDestination });
+    hooks?.subscribed?.(session, id, clientDestination, frame);
+  }
+
+  private unsubscribe(session: SessionContext, id: string): void {
+    const subscription = session.subscriptions.get(id);
+    if (!subscription) throw new StompRtcError('UNKNOWN_SUBSCRIPTION', `no subscription "${id}" on this session`);
+    session.subscriptions.delete(id);
+    this.broker.unsubscribe(session.sessionId, id);
+    this.app.hooksFor(subscription.clientDestination)?.unsubscribed?.(session, id, subscription.clientDestination, 'unsubscribe');
+  }
+
+  private settle(session: SessionContext, frame: StompFrame, outcome: 'ack' | 'nack'): void {
+    const ackId = frame.headers.id!;
+    const settled = outcome === 'ack' ? this.broker.ack(session.sessionId, ackId) : this.broker.nack(session.sessionId, ackId);
+    if (!settled) throw new StompRtcError('UNKNOWN_ACK_ID', `no message awaits acknowledgement under "${ackId}" on this session`);
+  }
+}
+
+/** "user-defined headers … SHOULD be passed through to the MESSAGE frame" — all but the SEND's own. */
+export function carriedHeaders(headers: StompHeaders): StompHeaders {
+  const carried = createHeaders();
+  for (const name in headers) if (!SEND_ONLY_HEADERS.has(name)) carried[name] = headers[name]!;
+  return carried;
+}

@@ -1,0 +1,24 @@
+import type { StompFrame } from '../../../shared/src/stomp/frame.js';
+import type { StompVersion } from '../../../shared/src/stomp/frame.js';
+import type { Subscriber } from '../broker/broker.js';
+import type { Transactions } from '../stomp/transactions.js';
+
+export interface SessionSubscription {
+  readonly destination: string;
+  readonly clientDestination: string;
+}
+
+/** What the router and application handlers see of a STOMP session. */
+export interface SessionContext extends Subscriber {
+  /** The peer id: opaque, server-assigned, unique per session. */
+  readonly sessionId: string;
+  readonly version: StompVersion;
+  /** The authenticated user (JWT `sub`), when auth is on. */
+  readonly principal: string | undefined;
+  readonly subscriptions: Map<string, SessionSubscription>;
+  readonly transactions: Transactions;
+  /** Sends a frame as it is (RECEIPT, or a MESSAGE the application addresses to one subscription). */
+  send(frame: StompFrame): void;
+  /** DISCONNECT: receipt (if asked), then a graceful close. */
+  disconnect(receiptId: string | undefined): void;
+}

@@ -1,0 +1,28 @@
+import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
+import type { AppHandlers } from '../messaging/app-handlers.js';
+import type { InboundRouter } from '../messaging/router.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { Presence } from './presence.js';
+import { relayHandler } from './relay.js';
+import { LinkReports } from './reports.js';
+import { roomHooks } from './rooms.js';
+import { signalHandler } from './signals.js';
+
+/** The signaling application on top of the broker: rooms, signals, relay and link reports. */
+export function registerSignaling(app: AppHandlers, router: InboundRouter, config: Config, metrics: Metrics): Presence {
+  const presence = new Presence();
+  const reports = new LinkReports(metrics);
+  const rooms = roomHooks(config, presence, router, metrics);
+  app.onSubscription({
+    ...rooms,
+    unsubscribed(session, subscriptionId, destination, why) {
+      rooms.unsubscribed!(session, subscriptionId, destination, why);
+      reports.forget(session.sessionId, destination.slice(DESTINATIONS.roomPrefix.length));
+    },
+  });
+  app.onSend(DESTINATIONS.signal, signalHandler(config, presence, router, metrics));
+  app.onSend(DESTINATIONS.relay, relayHandler(config, presence, router, metrics));
+  app.onSend(DESTINATIONS.report, reports.bind(presence));
+  return presence;
+}

@@ -1,0 +1,34 @@
+import { StompRtcError } from '../../../shared/src/errors.js';
+import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
+import type { SendHandler } from '../messaging/app-handlers.js';
+import { carriedHeaders, type InboundRouter } from '../messaging/router.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { Presence } from './presence.js';
+import { requireBodyAtMost, requireMember, requireRoomHeader } from './guards.js';
+
+/**
+ * SEND /app/relay: the fallback data path. To the listed members (`to`, comma-separated) or to
+ * every other member; each addressee gets it on /user/queue/relay with `from` and `room`. All
+ * addressees are checked before anything is sent, so a bad list delivers to nobody.
+ */
+export function relayHandler(config: Config, presence: Presence, router: InboundRouter, metrics: Metrics): SendHandler {
+  return (session, frame) => {
+    const room = requireRoomHeader(frame);
+    requireBodyAtMost(frame, config.relayMaxBytes, 'RELAY_MAX_BYTES');
+    requireMember(presence, room, session.sessionId);
+    const listed = frame.headers.to;
+    const addressees = listed === undefined
+      ? presence.members(room).map((m) => m.id).filter((id) => id !== session.sessionId)
+      : [...new Set(listed.split(',').map((id) => id.trim()).filter(Boolean))];
+    for (const id of addressees) {
+      if (id === session.sessionId || !presence.member(room, id)) throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
+    }
+    const headers = carriedHeaders(frame.headers);
+    delete headers.to;
+    headers.from = session.sessionId;
+    headers.room = room;
+    for (const id of addressees) router.sendToUser(id, DESTINATIONS.userRelay, headers, frame.body);
+    metrics.relayed.inc(addressees.length);
+  };
+}

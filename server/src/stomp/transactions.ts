@@ -1,0 +1,51 @@
+import { StompRtcError } from '../../../shared/src/errors.js';
+import type { StompFrame } from '../../../shared/src/stomp/frame.js';
+
+/**
+ * Open transactions of one session. "Any sends or acknowledgements within a transaction are
+ * handled atomically" (§BEGIN): SEND, ACK and NACK naming a transaction wait here until COMMIT
+ * replays them in order, or ABORT (or the session's end) drops them.
+ */
+export class Transactions {
+  private readonly open = new Map<string, StompFrame[]>();
+
+  constructor(private readonly maxOpen: number, private readonly maxFrames: number) {}
+
+  begin(id: string): void {
+    if (this.open.has(id)) throw new StompRtcError('DUPLICATE_TRANSACTION', `transaction "${id}" is already open`);
+    if (this.open.size >= this.maxOpen) {
+      throw new StompRtcError('TOO_MANY_TRANSACTIONS', `a session may hold ${this.maxOpen} open transactions (MAX_TRANSACTIONS)`);
+    }
+    this.open.set(id, []);
+  }
+
+  add(id: string, frame: StompFrame): void {
+    const frames = this.frames(id);
+    if (frames.length >= this.maxFrames) {
+      throw new StompRtcError('TOO_MANY_TRANSACTIONS', `transaction "${id}" holds ${this.maxFrames} frames (MAX_TRANSACTION_FRAMES)`);
+    }
+    frames.push(frame);
+  }
+
+  /** Closes the transaction and returns its frames, in the order they arrived. */
+  commit(id: string): StompFrame[] {
+    const frames = this.frames(id);
+    this.open.delete(id);
+    return frames;
+  }
+
+  abort(id: string): void {
+    this.frames(id);
+    this.open.delete(id);
+  }
+
+  clear(): void {
+    this.open.clear();
+  }
+
+  private frames(id: string): StompFrame[] {
+    const frames = this.open.get(id);
+    if (!frames) throw new StompRtcError('UNKNOWN_TRANSACTION', `transaction "${id}" is not open on this session`);
+    return frames;
+  }
+}
