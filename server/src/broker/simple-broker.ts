@@ -138,7 +138,9 @@ export class SimpleBroker implements Broker {
     const messages = [...subscription.unacked.values()];
     for (const id of subscription.unacked.keys()) this.awaitingAck.delete(id);
     subscription.unacked.clear();
-    if (isQueue(subscription.destination)) this.requeue(subscription.destination, messages);
+    if (!isQueue(subscription.destination)) return;
+    if (messages.length > 0) this.requeue(subscription.destination, messages);
+    else this.drain(subscription.destination);
   }
 
   /** Returned messages go to the head of the queue, in their original order, marked redelivered. */
@@ -159,7 +161,8 @@ export class SimpleBroker implements Broker {
       const { message, redelivered } = queue.pending.shift()!;
       this.deliver(subscription, message, redelivered);
     }
-    if (queue.pending.length === 0) this.queues.delete(destination);
+    // The state (and its round-robin cursor) lives while the queue has messages or subscribers.
+    if (queue.pending.length === 0 && this.registry.ofDestination(destination).length === 0) this.queues.delete(destination);
   }
 
   /** Round robin over subscribers that can take another message (client-ack ones have a cap). */

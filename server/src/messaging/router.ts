@@ -84,28 +84,35 @@ export class InboundRouter {
   private inTransaction(session: SessionContext, frame: StompFrame): boolean {
     const transaction = frame.headers.transaction;
     if (transaction === undefined) return false;
+    // Refused now, not at COMMIT: a SEND that can never be delivered must not get a RECEIPT and
+    // then break the transaction halfway through its COMMIT.
+    if (frame.command === 'SEND') this.checkSendDestination(frame.headers.destination!);
     session.transactions.add(transaction, frame);
     return true;
   }
 
   private send(session: SessionContext, frame: StompFrame): void {
     const destination = frame.headers.destination!;
-    switch (classifyDestination(destination)) {
-      case 'app': {
-        const handler = this.app.sendHandler(destination);
-        if (!handler) throw new StompRtcError('UNKNOWN_APP_DESTINATION', `no handler serves ${destination}`);
-        handler(session, frame);
-        return;
-      }
-      case 'user':
-        throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: /user destinations are written by the server only`);
-      case 'topic':
-      case 'queue':
-        if (destination.startsWith(DESTINATIONS.roomPrefix)) {
-          throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: room topics carry presence from the server; use /app/relay to talk to the room`);
-        }
-        this.broker.publish({ destination, headers: carriedHeaders(frame.headers), body: frame.body });
+    if (this.checkSendDestination(destination) === 'app') {
+      this.app.sendHandler(destination)!(session, frame);
+      return;
     }
+    this.broker.publish({ destination, headers: carriedHeaders(frame.headers), body: frame.body });
+  }
+
+  /** Throws unless a client may SEND to `destination`; an `/app` one must have a handler. */
+  private checkSendDestination(destination: string): 'app' | 'topic' | 'queue' {
+    const kind = classifyDestination(destination);
+    if (kind === 'app' && !this.app.sendHandler(destination)) {
+      throw new StompRtcError('UNKNOWN_APP_DESTINATION', `no handler serves ${destination}`);
+    }
+    if (kind === 'user') {
+      throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: /user destinations are written by the server only`);
+    }
+    if (destination.startsWith(DESTINATIONS.roomPrefix)) {
+      throw new StompRtcError('READ_ONLY_DESTINATION', `${destination}: room topics carry presence from the server; use /app/relay to talk to the room`);
+    }
+    return kind;
   }
 
   private subscribe(session: SessionContext, frame: StompFrame): void {

@@ -153,7 +153,8 @@ export class StompSession implements SessionContext {
     }
     const normalized = normalizeLegacyFrame(received, this.version);
     validateClientFrame(normalized);
-    if (!this.rateLimiter.tryTake()) {
+    // DISCONNECT is never refused: a client that was sending too fast must still be able to leave cleanly.
+    if (normalized.command !== 'DISCONNECT' && !this.rateLimiter.tryTake()) {
       throw new StompRtcError('RATE_LIMITED', `more than ${this.host.config.sendRatePerSecond} frames/s (SEND_RATE_PER_S)`);
     }
     this.host.router.dispatch(this, normalized);
