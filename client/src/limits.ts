@@ -1,0 +1,73 @@
+/**
+ * Client-side limits and timings, in one place with units and reasons.
+ * Server-announced limits (welcome `limits`) override the relay and signal sizes.
+ */
+
+/** Largest data channel message we send. 16 KiB is the size every browser pair accepts without
+ * SCTP interleaving trouble (see RFC 8831 §6.6 and the long-standing Chrome/Firefox interop
+ * advice). @default 16384 */
+export const DATA_CHANNEL_MESSAGE_BYTES = 16 * 1024;
+
+/** Room left in a frame for the envelope header (sender, id, seq, chunk, ack). @default 512 */
+export const ENVELOPE_HEADER_RESERVE_BYTES = 512;
+
+/** Relay body limit when the welcome does not announce one (PROTOCOL default). @default 49152 */
+export const DEFAULT_RELAY_MAX_BYTES = 48 * 1024;
+
+/** Signal body limit when the welcome does not announce one. @default 16384 */
+export const DEFAULT_SIGNAL_MAX_BYTES = 16 * 1024;
+
+/** Outbox bound per remote peer, in envelopes (chunks count one each). At the bound send()
+ * throws OUTBOX_FULL and nothing of that message is queued. @default 4096 */
+export const OUTBOX_MAX_ENVELOPES = 4096;
+
+/** Outbox bound per remote peer, in payload bytes. 16 MiB holds a few large files while a
+ * receiver is unreachable, without letting a stalled peer eat the tab's memory. @default 16 MiB */
+export const OUTBOX_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Out-of-order envelopes a receiver holds per sender waiting for a gap to fill. Matches the
+ * sender's outbox bound, so an honest sender never overflows it. @default 4096 */
+export const REORDER_MAX_HELD = OUTBOX_MAX_ENVELOPES;
+
+/** Stop writing to a data channel while this much is buffered; resume below it.
+ * simple-peer uses 64 KiB for its stream interface; a larger window keeps loopback fast.
+ * @default 1 MiB */
+export const DATA_CHANNEL_HIGH_WATER_BYTES = 1024 * 1024;
+
+/** How often a blocked writer re-checks bufferedAmount (wrtc has no reliable
+ * bufferedamountlow event). @default 5 */
+export const BACKPRESSURE_POLL_MS = 5;
+
+/** A receiver batches cumulative acks for this long (or piggybacks them on data). @default 25 */
+export const ACK_DELAY_MS = 25;
+
+/** Unacked envelopes sent on the relay are sent again after this long (the relay loses frames
+ * on a signaling reconnect or a RATE_LIMITED refusal; a data channel is reliable, so envelopes
+ * written to an open channel are resent only when the path changes). @default 2000 */
+export const RELAY_RETRANSMIT_MS = 2000;
+
+/** Our own relay send rate, kept under the server's per-session default of 200 frames/s with a
+ * burst of 400 so we rarely meet RATE_LIMITED. @default 150 */
+export const RELAY_FRAMES_PER_SECOND = 150;
+/** @default 300 */
+export const RELAY_BURST_FRAMES = 300;
+/** Pause of the relay writer after a RATE_LIMITED error. @default 500 */
+export const RATE_LIMITED_PAUSE_MS = 500;
+
+/** A link with no open data channel this long after it started is an ICE failure. @default 15000 */
+export const ICE_TIMEOUT_MS = 15_000;
+
+/** Background P2P retry after a failure: first delay, doubling, capped. @default 1000 / 30000 */
+export const P2P_RETRY_BASE_MS = 1000;
+export const P2P_RETRY_MAX_MS = 30_000;
+
+/** Hello (client instance id exchange) is repeated this often until the remote answers. @default 1000 */
+export const HELLO_RETRY_MS = 1000;
+
+/** A remote that neither signals with our marker nor says hello within this long is treated as a
+ * plain (envelope-less) peer and gets raw data. @default 3000 */
+export const PLAIN_PEER_DETECT_MS = 3000;
+
+/** How long a peer whose signaling session ended (without saying bye) stays a member, so its
+ * signaling reconnect under a new peer id continues the same conversation. @default 15000 */
+export const REJOIN_GRACE_MS = 15_000;

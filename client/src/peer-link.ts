@@ -1,0 +1,265 @@
+/**
+ * The WebRTC path to one remote peer: one simple-peer at a time, replaced by a new one (a new
+ * generation) after a failure, because simple-peer has no ICE restart. Reports its tier from the
+ * selected ICE candidate pair and classifies failures. It never waits for anything: while it has
+ * no open channel the owner sends over the relay.
+ *
+ * Generation agreement: only the initiator starts a new generation; its signals carry
+ * `stomprtc: { gen, cid }` as an extra field of the simple-peer signal object, and the other side
+ * replaces its peer when a higher generation arrives. A peer without the field is generation 0.
+ */
+import SimplePeer from 'simple-peer';
+import type { ClientId } from './envelope.js';
+import type { WrtcImpl } from './webrtc.js';
+import {
+  BACKPRESSURE_POLL_MS, DATA_CHANNEL_HIGH_WATER_BYTES, ICE_TIMEOUT_MS, P2P_RETRY_BASE_MS, P2P_RETRY_MAX_MS,
+} from './limits.js';
+
+export type LinkTier = 'connecting' | 'p2p' | 'turn' | 'relay';
+export type LinkFailure = 'ice-timeout' | 'no-turn' | 'turn-auth' | 'channel-closed' | 'unsupported';
+
+/** Our extra field on a simple-peer signal object. */
+export interface SignalMarker { readonly v: 1; readonly gen: number; readonly cid: ClientId }
+export const SIGNAL_MARKER_FIELD = 'stomprtc';
+
+export interface PeerLinkHandlers {
+  signal(signal: Record<string, unknown>): void;
+  data(data: string | Uint8Array): void;
+  tier(tier: LinkTier, failure: LinkFailure | null): void;
+}
+
+export interface PeerLinkOptions {
+  readonly initiator: boolean;
+  /** Undefined: relay only. */
+  readonly wrtc: WrtcImpl | undefined;
+  /** Why there is no WebRTC: chosen (relay-only mode) or missing. */
+  readonly noWebrtcReason?: 'relay-only' | 'unsupported';
+  readonly iceServers: readonly RTCIceServer[];
+  readonly cid: ClientId;
+  readonly debug?: (msg: string) => void;
+}
+
+interface SimplePeerInternals {
+  _pc?: RTCPeerConnection;
+  _channel?: RTCDataChannel;
+  getStats(cb: (err: Error | null, reports: Array<Record<string, unknown>>) => void): void;
+}
+type Peer = SimplePeer.Instance & SimplePeerInternals;
+
+export class PeerLink {
+  #tier: LinkTier;
+  #failure: LinkFailure | null = null;
+  #connectMs: number | null = null;
+  #gen = 0;
+  #peer: Peer | undefined;
+  #open = false;
+  #startedAt = Date.now();
+  #retries = 0;
+  #turnAuthFailed = false;
+  #iceTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #destroyed = false;
+  #early: { gen: number; signals: Array<Record<string, unknown>> } | undefined;
+
+  constructor(private readonly opts: PeerLinkOptions, public handlers: PeerLinkHandlers) {
+    if (!opts.wrtc) {
+      this.#tier = 'relay';
+      if (opts.noWebrtcReason !== 'relay-only') this.#failure = 'unsupported';
+      return;
+    }
+    this.#tier = 'connecting';
+    if (opts.initiator) this.#start(0);
+    else this.#armIceTimer();
+  }
+
+  get tier(): LinkTier { return this.#tier; }
+  get failure(): LinkFailure | null { return this.#failure; }
+  /** Milliseconds from the start of the attempt that succeeded to its open channel. */
+  get connectMs(): number | null { return this.#connectMs; }
+  get generation(): number { return this.#gen; }
+  get initiator(): boolean { return this.opts.initiator; }
+  get channelOpen(): boolean { return this.#open; }
+  /** Identifies the current channel, so the owner knows what a path change may have lost. */
+  get pathId(): string { return `dc:${this.#gen}`; }
+  /** A simple-peer exists (or is about to) for the current generation. */
+  get active(): boolean { return this.#peer !== undefined; }
+
+  /** The channel accepts more without going over the high-water mark. */
+  get writable(): boolean {
+    return this.#open && (this.#peer?._channel?.bufferedAmount ?? 0) < DATA_CHANNEL_HIGH_WATER_BYTES;
+  }
+  static readonly pollMs = BACKPRESSURE_POLL_MS;
+
+  /** Writes one frame; false when the channel is not open. */
+  send(frame: string | Uint8Array): boolean {
+    if (!this.#open || !this.#peer) return false;
+    try {
+      this.#peer.send(frame);
+      return true;
+    } catch (err) {
+      this.#debug(`send failed: ${String(err)}`);
+      this.#fail('channel-closed');
+      return false;
+    }
+  }
+
+  /** A signal from the remote peer (our marker still on it, if it had one). */
+  handleSignal(signal: Record<string, unknown>): void {
+    if (this.#destroyed || !this.opts.wrtc) return;
+    const marker = readMarker(signal);
+    const gen = marker?.gen ?? 0;
+    const plain = { ...signal };
+    delete plain[SIGNAL_MARKER_FIELD];
+    if (this.opts.initiator) {
+      if (gen !== this.#gen || !this.#peer) return;
+    } else if (gen < this.#gen) {
+      return;
+    } else if (gen > this.#gen || !this.#peer) {
+      // A new generation starts with its offer; trickled candidates that overtake it wait.
+      if (plain.type !== 'offer') {
+        if (this.#early?.gen !== gen) this.#early = { gen, signals: [] };
+        this.#early.signals.push(plain);
+        return;
+      }
+      const early = this.#early?.gen === gen ? this.#early.signals : [];
+      this.#early = undefined;
+      this.#start(gen);
+      this.#feed(plain);
+      for (const s of early) this.#feed(s);
+      return;
+    }
+    this.#feed(plain);
+  }
+
+  #feed(plain: Record<string, unknown>): void {
+    try {
+      this.#peer?.signal(plain as unknown as SimplePeer.SignalData);
+    } catch (err) {
+      this.#debug(`signal rejected: ${String(err)}`);
+    }
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    clearTimeout(this.#iceTimer);
+    clearTimeout(this.#retryTimer);
+    this.#dropPeer();
+  }
+
+  #start(gen: number): void {
+    const wasOpen = this.#open;
+    this.#dropPeer();
+    if (wasOpen) this.#setTier('relay', 'channel-closed');
+    this.#gen = gen;
+    this.#startedAt = Date.now();
+    this.#turnAuthFailed = false;
+    const peer = new SimplePeer({
+      initiator: this.opts.initiator,
+      trickle: true,
+      objectMode: true,
+      config: { iceServers: [...this.opts.iceServers] },
+      wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'],
+    }) as Peer;
+    this.#peer = peer;
+    const mine = () => this.#peer === peer && !this.#destroyed;
+    peer.on('signal', (signal: SimplePeer.SignalData) => {
+      if (!mine()) return;
+      const marker: SignalMarker = { v: 1, gen, cid: this.opts.cid };
+      this.handlers.signal({ ...(signal as Record<string, unknown>), [SIGNAL_MARKER_FIELD]: marker });
+    });
+    peer.on('connect', () => { if (mine()) this.#onOpen(peer); });
+    peer.on('data', (data: unknown) => {
+      if (!mine()) return;
+      if (typeof data === 'string') this.handlers.data(data);
+      else if (data instanceof Uint8Array) this.handlers.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    peer.on('close', () => { if (mine()) this.#fail(this.#open ? 'channel-closed' : this.#iceFailure()); });
+    peer.on('error', (err: Error & { code?: string }) => {
+      if (!mine()) return;
+      this.#debug(`peer error ${err.code ?? ''} ${err.message}`);
+      this.#fail(this.#open ? 'channel-closed' : this.#iceFailure());
+    });
+    const pc = peer._pc as (RTCPeerConnection & { addEventListener?: RTCPeerConnection['addEventListener'] }) | undefined;
+    try {
+      // Only browsers report TURN errors; 401 is "Unauthorized" from the TURN server (RFC 8656).
+      pc?.addEventListener?.('icecandidateerror', (e: Event) => {
+        if ((e as RTCPeerConnectionIceErrorEvent).errorCode === 401) this.#turnAuthFailed = true;
+      });
+    } catch { /* wrtc may not support listeners on the connection */ }
+    this.#armIceTimer();
+  }
+
+  #armIceTimer(): void {
+    clearTimeout(this.#iceTimer);
+    this.#iceTimer = setTimeout(() => {
+      if (!this.#open && !this.#destroyed) this.#fail(this.#iceFailure());
+    }, ICE_TIMEOUT_MS);
+  }
+
+  #iceFailure(): LinkFailure {
+    if (this.#turnAuthFailed) return 'turn-auth';
+    const hasTurn = this.opts.iceServers.some((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)));
+    return hasTurn ? 'ice-timeout' : 'no-turn';
+  }
+
+  #onOpen(peer: Peer): void {
+    clearTimeout(this.#iceTimer);
+    this.#open = true;
+    this.#retries = 0;
+    this.#failure = null;
+    this.#connectMs = Date.now() - this.#startedAt;
+    peer.getStats((err, reports) => {
+      if (this.#peer !== peer || this.#destroyed) return;
+      const tier = err ? 'p2p' : tierOfSelectedPair(reports);
+      this.#setTier(tier, null);
+    });
+  }
+
+  #fail(reason: LinkFailure): void {
+    if (this.#destroyed) return;
+    clearTimeout(this.#iceTimer);
+    this.#dropPeer();
+    this.#setTier('relay', reason);
+    if (!this.opts.initiator) return;
+    const delay = Math.min(P2P_RETRY_MAX_MS, P2P_RETRY_BASE_MS * 2 ** this.#retries++);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => { if (!this.#destroyed) this.#start(this.#gen + 1); }, delay);
+  }
+
+  #dropPeer(): void {
+    const peer = this.#peer;
+    this.#peer = undefined;
+    this.#open = false;
+    if (peer) {
+      try { peer.destroy(); } catch { /* already gone */ }
+    }
+  }
+
+  #setTier(tier: LinkTier, failure: LinkFailure | null): void {
+    if (tier === this.#tier && failure === this.#failure) return;
+    this.#tier = tier;
+    this.#failure = failure;
+    this.handlers.tier(tier, failure);
+  }
+
+  #debug(msg: string): void { this.opts.debug?.(`link gen ${this.#gen}: ${msg}`); }
+}
+
+export function readMarker(signal: Record<string, unknown>): SignalMarker | undefined {
+  const m = signal[SIGNAL_MARKER_FIELD] as Partial<SignalMarker> | undefined;
+  if (!m || typeof m !== 'object' || typeof m.cid !== 'string' || !Number.isSafeInteger(m.gen)) return undefined;
+  return { v: 1, gen: m.gen!, cid: m.cid };
+}
+
+/** 'turn' when either end of the selected candidate pair is a relay candidate, else 'p2p'. */
+export function tierOfSelectedPair(reports: ReadonlyArray<Record<string, unknown>>): 'p2p' | 'turn' {
+  const byId = new Map(reports.map((r) => [r.id as string, r]));
+  const transport = reports.find((r) => r.type === 'transport' && typeof r.selectedCandidatePairId === 'string');
+  const pair = (transport && byId.get(transport.selectedCandidatePairId as string))
+    ?? reports.find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+  if (!pair) return 'p2p';
+  const local = byId.get(pair.localCandidateId as string);
+  const remote = byId.get(pair.remoteCandidateId as string);
+  return local?.candidateType === 'relay' || remote?.candidateType === 'relay' ? 'turn' : 'p2p';
+}

@@ -1,0 +1,58 @@
+/**
+ * The seam between a Room and the signaling connection. The STOMP binding (stomp-session.ts)
+ * implements RoomPort and feeds RoomInbound; tests cross-wire rooms through an in-memory one.
+ */
+import type { RoomErrorInfo } from './errors.js';
+import type { LinkFailure, LinkTier } from './peer-link.js';
+
+export type PeerId = string;
+
+export interface PeerInfo { readonly id: PeerId; readonly name: string }
+
+/** Our extension of the welcome; every field optional, defaults in limits.ts. */
+export interface AnnouncedLimits {
+  readonly relayMaxBytes?: number;
+  readonly signalMaxBytes?: number;
+  readonly maxRoomMembers?: number;
+}
+
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  readonly self: PeerId;
+  readonly peers: readonly PeerInfo[];
+  readonly iceServers: readonly RTCIceServer[];
+  readonly limits?: AnnouncedLimits;
+}
+
+/** Body of SEND /app/report (our extension): sent on each tier change of a link. */
+export interface LinkReport {
+  readonly type: 'link';
+  readonly peer: PeerId;
+  readonly tier: LinkTier;
+  readonly connectMs: number | null;
+  readonly failure: LinkFailure | null;
+}
+
+/** What a Room asks of the signaling connection. Sends return false while it is down. */
+export interface RoomPort {
+  /** Changes on every (re)connection of the signaling session; undefined while it is down. */
+  readonly epoch: number | undefined;
+  sendSignal(to: PeerId, signal: Record<string, unknown>): boolean;
+  sendRelay(to: PeerId, body: string | Uint8Array): boolean;
+  sendReport(report: LinkReport): void;
+  /** Leaves the room on the server (UNSUBSCRIBE). */
+  leave(): Promise<void>;
+}
+
+/** What the signaling connection tells a Room, in arrival order. */
+export interface RoomInbound {
+  /** The first welcome, and again after every rejoin that follows a signaling reconnect. */
+  welcome(msg: WelcomeMessage): void;
+  peerJoined(peer: PeerInfo): void;
+  peerLeft(peerId: PeerId): void;
+  signal(from: PeerId, signal: Record<string, unknown>): void;
+  relay(from: PeerId, body: string | Uint8Array): void;
+  error(err: RoomErrorInfo): void;
+  /** The signaling connection dropped; the relay path is down until the next welcome. */
+  signalingLost(): void;
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  decodeEnvelope, encodeForChannel, encodeForRelay, looksLikeEnvelope, type DataEnvelope, type Envelope,
+} from '../../client/src/envelope.js';
+
+const dataEnvelope = fc.record({
+  id: fc.string({ minLength: 1, maxLength: 30 }),
+  seq: fc.integer({ min: 1, max: 2 ** 40 }),
+  count: fc.integer({ min: 1, max: 500 }),
+  binary: fc.boolean(),
+  ack: fc.option(fc.nat(), { nil: undefined }),
+  payload: fc.oneof(fc.string({ unit: 'binary' }), fc.uint8Array({ maxLength: 300 })),
+}).map(({ id, seq, count, binary, ack, payload }): DataEnvelope => ({
+  kind: 'data', from: 'cid-1', id, seq, binary, payload,
+  ...(count > 1 ? { chunk: { index: seq % count, count } } : {}),
+  ...(ack !== undefined ? { ack } : {}),
+}));
+
+const anyEnvelope: fc.Arbitrary<Envelope> = fc.oneof(
+  dataEnvelope,
+  fc.nat().map((ack): Envelope => ({ kind: 'ack', from: 'c', ack })),
+  fc.boolean().map((knowsYou): Envelope => ({ kind: 'hello', from: 'c', knowsYou })),
+  fc.constant<Envelope>({ kind: 'bye', from: 'c' }),
+);
+
+describe('envelope', () => {
+  it('round-trips every envelope through the channel encoding', () => {
+    fc.assert(fc.property(anyEnvelope, (env) => { expect(decodeEnvelope(encodeForChannel(env))).toEqual(env); }));
+  });
+
+  it('round-trips every envelope through the relay encoding, which is always text', () => {
+    fc.assert(fc.property(anyEnvelope, (env) => {
+      const frame = encodeForRelay(env);
+      expect(typeof frame).toBe('string');
+      expect(decodeEnvelope(frame)).toEqual(env);
+    }));
+  });
+
+  it('reads a literal text frame', () => {
+    expect(decodeEnvelope('SRTC1 {"k":"d","c":"x","i":"x-1","s":1,"b":0}\nhi')).toEqual({
+      kind: 'data', from: 'x', id: 'x-1', seq: 1, binary: false, payload: 'hi',
+    });
+    expect(decodeEnvelope('SRTC1 {"k":"d","c":"x","i":"x-1","s":2,"b":1,"e":"b"}\nAQID')).toMatchObject({
+      seq: 2, binary: true, payload: new Uint8Array([1, 2, 3]),
+    });
+  });
+
+  it('treats data without the magic prefix as not an envelope', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.uint8Array()), (raw) => {
+      fc.pre(!looksLikeEnvelope(raw));
+      expect(decodeEnvelope(raw)).toBeUndefined();
+    }));
+  });
+
+  it('rejects malformed headers', () => {
+    for (const bad of ['SRTC1 {"k":"d","c":"x","s":0,"i":"a"}\n', 'SRTC1 not json\n', 'SRTC1 {"k":"z","c":"x"}\n', 'SRTC1 {"k":"a","c":"x"}']) {
+      expect(decodeEnvelope(bad)).toBeUndefined();
+    }
+  });
+});

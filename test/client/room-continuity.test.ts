@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import wrtc from '@roamhq/wrtc';
+import { MemoryHub } from './helpers/memory-signaling.js';
+import { allDirect, record, sleep, waitFor } from './helpers/wait.js';
+import type { Room } from '../../client/src/room.js';
+import type { WrtcImpl } from '../../client/src/webrtc.js';
+
+/** The real @roamhq/wrtc, with every RTCPeerConnection remembered so a test can close it. */
+function trackedWrtc(): { impl: WrtcImpl; connections: RTCPeerConnection[] } {
+  const connections: RTCPeerConnection[] = [];
+  const Base = wrtc.RTCPeerConnection as unknown as typeof RTCPeerConnection;
+  class Tracked extends Base {
+    constructor(config?: RTCConfiguration) { super(config); connections.push(this); }
+  }
+  return { impl: { ...wrtc, RTCPeerConnection: Tracked } as unknown as WrtcImpl, connections };
+}
+
+let rooms: Room[] = [];
+afterEach(async () => { await Promise.all(rooms.map((r) => r.leave())); rooms = []; });
+
+describe('continuity across path switches and signaling reconnects', () => {
+  it('delivers every message exactly once, in order, while channels are cut and signaling drops', async () => {
+    const hub = new MemoryHub();
+    const { impl, connections } = trackedWrtc();
+    const a = hub.join('c', 'a', { wrtc: impl, rejoinGraceMs: 10_000 });
+    await a.joined;
+    const b = hub.join('c', 'b', { wrtc: impl, rejoinGraceMs: 10_000 });
+    await b.joined;
+    rooms.push(a, b);
+    const logA = record(a), logB = record(b);
+    await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
+    const total = 600;
+    const cuts = new Set([100, 250, 450]);
+    for (let i = 0; i < total; i++) {
+      a.send(`a${i}`);
+      b.send(`b${i}`);
+      if (cuts.has(i)) for (const pc of connections) if (pc.connectionState !== 'closed') pc.close();
+      if (i === 350) await hub.reconnect(a, 100);
+      await sleep(3);
+    }
+    await waitFor(() => logA.length >= total && logB.length >= total, 40_000, 'all messages');
+    await sleep(300);
+    expect(logB.map((m) => m.data)).toEqual(Array.from({ length: total }, (_, i) => `a${i}`));
+    expect(logA.map((m) => m.data)).toEqual(Array.from({ length: total }, (_, i) => `b${i}`));
+    expect(a.peers.map((p) => p.id)).toEqual([b.self.id]);
+    expect(b.peers.map((p) => p.id)).toEqual([a.self.id]);
+  });
+
+  it('falls back to the relay when the channel closes and returns to p2p in the background', async () => {
+    const hub = new MemoryHub();
+    const { impl, connections } = trackedWrtc();
+    const a = hub.join('f', 'a', { wrtc: impl });
+    await a.joined;
+    const b = hub.join('f', 'b', { wrtc: impl });
+    await b.joined;
+    rooms.push(a, b);
+    const states: string[] = [];
+    a.on('link-state', (e) => states.push(`${e.state}${e.reason ? `:${e.reason}` : ''}`));
+    const logB = record(b);
+    await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
+    for (const pc of connections) pc.close();
+    await waitFor(() => a.peers[0]?.link === 'relay', 10_000, 'relay fallback');
+    a.send('while on relay');
+    await waitFor(() => logB.length === 1, 5_000);
+    await waitFor(() => allDirect([a, b]), 20_000, 'p2p again');
+    expect(states).toContain('relay:channel-closed');
+    expect(states.at(-1)).toBe('p2p');
+  });
+
+  it('sends relay-first messages to a late joiner exactly once even when relay frames are lost', async () => {
+    const hub = new MemoryHub();
+    const a = hub.join('l', 'a', { relayOnly: true });
+    const b = hub.join('l', 'b', { relayOnly: true });
+    rooms.push(a, b);
+    await Promise.all([a.joined, b.joined]);
+    await waitFor(() => a.peers.length === 1 && b.peers.length === 1);
+    const logB = record(b);
+    hub.dropRelay = true;
+    for (let i = 0; i < 10; i++) a.send(`m${i}`);
+    await sleep(500);
+    hub.dropRelay = false;
+    await waitFor(() => logB.length === 10, 10_000, 'retransmitted messages');
+    await sleep(2500);
+    expect(logB.map((m) => m.data)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+});
