@@ -1,0 +1,88 @@
+/**
+ * Time from join to open data channel on loopback, for rooms of 2 and 6 peers (median of
+ * several runs), against a baseline measured in the same run: two bare RTCPeerConnections of
+ * @roamhq/wrtc in one process exchanging their signals directly, from createDataChannel to open.
+ *
+ * "Join to channel" is measured at the later joiner of each link: from its session.join() call to
+ * the link-state event that reports `p2p`. A room of n is joined one peer after another, so the
+ * last joiner opens n-1 links at once.
+ */
+import wrtc from '@roamhq/wrtc';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../server/src/app.js';
+import { loadConfig } from '../server/src/config.js';
+import { connect, type Session } from '../client/src/index.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function bareChannelMs(): Promise<number> {
+  const { RTCPeerConnection } = wrtc as unknown as { RTCPeerConnection: typeof globalThis.RTCPeerConnection };
+  const a = new RTCPeerConnection();
+  const b = new RTCPeerConnection();
+  // Candidates still trickling in after the channel opened may land on a closed connection.
+  a.onicecandidate = (e) => { if (e.candidate) b.addIceCandidate(e.candidate).catch(() => {}); };
+  b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {}); };
+  const start = performance.now();
+  const channel = a.createDataChannel('bench');
+  const opened = new Promise<void>((resolve) => (channel.onopen = () => resolve()));
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+  await opened;
+  const ms = performance.now() - start;
+  a.close();
+  b.close();
+  return ms;
+}
+
+async function roomRun(url: string, size: number, run: number): Promise<number[]> {
+  const sessions: Session[] = [];
+  const linkTimes: number[] = [];
+  try {
+    for (let i = 0; i < size; i++) {
+      const session = await connect(url, { wrtc });
+      sessions.push(session);
+      const joinedAt = performance.now();
+      // Links start after the welcome, which join() resolves on; ICE takes far longer than that await.
+      const room = await session.join(`bench-${size}-${run}`, { name: `peer-${i}` });
+      await new Promise<void>((resolve) => {
+        let open = 0;
+        if (i === 0) return resolve();
+        room.on('link-state', ({ state }) => {
+          if (state !== 'p2p') return;
+          linkTimes.push(performance.now() - joinedAt);
+          if (++open === i) resolve();
+        });
+      });
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+  return linkTimes;
+}
+
+const app = await buildApp(loadConfig({ PORT: '0', LOG_LEVEL: 'error' }));
+await app.listen({ port: 0, host: '127.0.0.1' });
+const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws`;
+
+const baseline: number[] = [];
+for (let i = 0; i < RUNS; i++) baseline.push(await bareChannelMs());
+const baselineMs = median(baseline);
+
+const rooms: Record<string, unknown> = {};
+for (const size of [2, 6]) {
+  const perRun: number[] = [];
+  for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRun(url, size, run)));
+  const ms = median(perRun);
+  rooms[`${size} peers`] = { joinToChannelMsMedian: Math.round(ms), runs: perRun.map(Math.round), ratioToBareChannel: Number((ms / baselineMs).toFixed(2)) };
+}
+await app.close();
+console.log(JSON.stringify({ bench: 'join-to-channel', runs: RUNS, bareChannelMsMedian: Math.round(baselineMs), rooms }, null, 2));
+process.exit(0);
