@@ -375,6 +375,18 @@ describe('non-fatal errors', () => {
     expect((await r.frames.take(3)).map(describe_)).toEqual(['MESSAGE one', 'MESSAGE three', 'RECEIPT commit']);
   });
 
+  it('reports a frame an /app handler refuses at COMMIT and still applies the rest of the transaction', async () => {
+    const r = await withErrors();
+    const topic = `/topic/${unique('tx-app-refusal')}`;
+    r.send(wire('SUBSCRIBE', { id: 's', destination: topic }) + wire('BEGIN', { transaction: 't' })
+      + wire('SEND', { destination: topic, transaction: 't' }, 'one')
+      + wire('SEND', { destination: '/app/signal', room: 'nowhere', to: 'nobody', transaction: 't', receipt: 'signal' }, '{}')
+      + wire('SEND', { destination: topic, transaction: 't' }, 'three')
+      + wire('COMMIT', { transaction: 't', receipt: 'commit' }));
+    const frames = (await r.frames.take(5)).map(describe_);
+    expect(frames).toEqual(['RECEIPT signal', 'MESSAGE one', 'error NOT_A_MEMBER receipt-id:signal', 'MESSAGE three', 'RECEIPT commit']);
+  });
+
   it('refuses BEGIN of an open transaction with DUPLICATE_TRANSACTION', async () => {
     const r = await withErrors();
     r.send(wire('BEGIN', { transaction: 't' }));

@@ -37,7 +37,15 @@ export class InboundRouter {
     BEGIN: (session, frame) => session.transactions.begin(frame.headers.transaction!),
     // https://stomp.github.io/stomp-specification-1.2.html#COMMIT
     COMMIT: (session, frame) => {
-      for (const buffered of session.transactions.commit(frame.headers.transaction!)) this.dispatchNow(session, buffered);
+      for (const buffered of session.transactions.commit(frame.headers.transaction!)) {
+        // One refused frame (an /app handler's check, a stale ack id) must not cost the rest of the transaction.
+        try {
+          this.dispatchNow(session, buffered);
+        } catch (err) {
+          if (!(err instanceof StompRtcError) || err.fatal) throw err;
+          session.reportError(err.code, `in transaction "${frame.headers.transaction}": ${err.message}`, buffered.headers.receipt);
+        }
+      }
     },
     // https://stomp.github.io/stomp-specification-1.2.html#ABORT
     ABORT: (session, frame) => session.transactions.abort(frame.headers.transaction!),

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../../shared/src/errors.js';
 import type { StompFrame } from '../../../shared/src/stomp/frame.js';
 import type { StompVersion } from '../../../shared/src/stomp/frame.js';
 import type { Subscriber } from '../broker/broker.js';
@@ -19,6 +20,8 @@ export interface SessionContext extends Subscriber {
   readonly transactions: Transactions;
   /** Sends a frame as it is (RECEIPT, or a MESSAGE the application addresses to one subscription). */
   send(frame: StompFrame): void;
+  /** A non-fatal error, to the session's /user/queue/errors. */
+  reportError(code: ErrorCode, message: string, receiptId?: string): void;
   /** DISCONNECT: receipt (if asked), then a graceful close. */
   disconnect(receiptId: string | undefined): void;
 }
