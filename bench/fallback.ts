@@ -9,6 +9,8 @@
  *     join() resolves, long before any data channel exists), median of --runs;
  *   - time from join to the link reporting p2p (direct veth) and turn (coturn only), medians;
  *   - time until a link with no path and no TURN settles on relay (one run: it waits for ICE);
+ *   - time until a WebRTC peer's link toward a relay-only peer settles on relay (it reads the
+ *     relay-only flag of the hello instead of waiting for ICE), median of --runs;
  *   - lost and duplicated messages over the switching run (must be 0), its path switches and
  *     delivery latency.
  * --quick: a shorter switching run (600 each way at 30/s, one 8 s and one 45 s cut, two drops).
@@ -52,10 +54,10 @@ async function withWorld<T>(options: { direct?: boolean; turn?: boolean }, body:
 interface JoinTiming { firstMessageMs: number; tierMs: number }
 
 /** A is in the room; B joins and sends at once. Times are from B's join() call. */
-async function joinRun(options: { direct?: boolean; turn?: boolean }, tier: string, tierTimeoutMs: number): Promise<JoinTiming> {
+async function joinRun(options: { direct?: boolean; turn?: boolean; aRelayOnly?: boolean }, tier: string, tierTimeoutMs: number): Promise<JoinTiming> {
   return withWorld(options, async (world) => {
     const room = `bench-${Math.random().toString(36).slice(2, 8)}`;
-    const a = await world.startPeer('a', { room, name: 'A' });
+    const a = await world.startPeer('a', { room, name: 'A', relayOnly: options.aRelayOnly === true });
     const b = await world.startPeer('b', { room, name: 'B', sendOnJoin: true });
     const ready = await b.waitFor('ready');
     const first = await a.waitFor('message', (m) => m.data === 'B-0001', 10_000);
@@ -75,12 +77,15 @@ for (let i = 0; i < runs; i++) p2p.push(await joinRun({ direct: true }, 'p2p', 3
 const turn: JoinTiming[] = [];
 for (let i = 0; i < runs; i++) turn.push(await joinRun({ turn: true }, 'turn', 30_000));
 const relay = await joinRun({}, 'relay', 60_000);
+const towardRelayOnly: JoinTiming[] = [];
+for (let i = 0; i < runs; i++) towardRelayOnly.push(await joinRun({ direct: true, aRelayOnly: true }, 'relay', 30_000));
 
 results.joinToFirstMessageMs = { median: median([...p2p, ...turn].map((r) => r.firstMessageMs)), runs: [...p2p, ...turn].map((r) => r.firstMessageMs) };
 results.joinToP2pMs = { median: median(p2p.map((r) => r.tierMs)), runs: p2p.map((r) => r.tierMs) };
 results.joinToTurnMs = { median: median(turn.map((r) => r.tierMs)), runs: turn.map((r) => r.tierMs) };
 results.joinToRelaySettledMs = relay.tierMs;
 results.joinToFirstMessageNoPathMs = relay.firstMessageMs;
+results.joinToRelayTowardRelayOnlyMs = { median: median(towardRelayOnly.map((r) => r.tierMs)), runs: towardRelayOnly.map((r) => r.tierMs) };
 
 const switching: SwitchingOptions = quick
   ? { count: 600, rate: 30, cuts: [{ at: 2_000, for: 8_000 }, { at: 12_000, for: 45_000 }], drops: [{ at: 5_000, side: 'a' }, { at: 15_000, side: 'b' }] }
@@ -102,6 +107,7 @@ console.log(row(`join → first delivered message, relay-first (median of ${runs
 console.log(row(`join → link p2p, direct veth (median of ${runs})`, `${(results.joinToP2pMs as { median: number }).median} ms`));
 console.log(row(`join → link turn, coturn only (median of ${runs})`, `${(results.joinToTurnMs as { median: number }).median} ms`));
 console.log(row('join → link settles on relay, no path, no TURN', `${relay.tierMs} ms`));
+console.log(row(`join → link relay toward a relay-only peer (median of ${runs})`, `${(results.joinToRelayTowardRelayOnlyMs as { median: number }).median} ms`));
 console.log(row(`switching run: ${report.count} msgs each way at ${report.rate}/s`, `${report.durationS.toFixed(1)} s`));
 console.log(row('  lost (A→B + B→A)', `${lost}${lost ? '  ← MUST BE 0' : ''}`));
 console.log(row('  duplicated (A→B + B→A)', `${duplicated}${duplicated ? '  ← MUST BE 0' : ''}`));

@@ -30,8 +30,17 @@ export interface DataEnvelope {
   readonly payload: string | Uint8Array;
 }
 export interface AckEnvelope { readonly kind: 'ack'; readonly from: ClientId; readonly ack: number }
-/** Announces the sender's client id; knowsYou = false asks for a hello back. */
-export interface HelloEnvelope { readonly kind: 'hello'; readonly from: ClientId; readonly knowsYou: boolean }
+/**
+ * Announces the sender's client id; knowsYou = false asks for a hello back. noWebrtc: the sender
+ * makes no peer connections (relay-only by choice, or no WebRTC implementation), so the receiver
+ * settles its link on the relay at once instead of waiting for ICE to time out.
+ */
+export interface HelloEnvelope {
+  readonly kind: 'hello';
+  readonly from: ClientId;
+  readonly knowsYou: boolean;
+  readonly noWebrtc?: 'relay-only' | 'unsupported';
+}
 /** The sender leaves the room for good (no rejoin grace). */
 export interface ByeEnvelope { readonly kind: 'bye'; readonly from: ClientId }
 
@@ -45,6 +54,8 @@ type KindCode = 'd' | 'a' | 'h' | 'b';
 interface WireHeader {
   k: KindCode; c: string; i?: string; s?: number; n?: [number, number];
   b?: 0 | 1; a?: number; r?: 0 | 1; e?: 'u' | 'b';
+  /** Hello only: 1 = relay-only by choice, 2 = no WebRTC implementation. */
+  o?: 1 | 2;
 }
 
 const encoder = new TextEncoder();
@@ -59,7 +70,11 @@ function toWire(env: Envelope): WireHeader {
       return h;
     }
     case 'ack': return { k: 'a', c: env.from, a: env.ack };
-    case 'hello': return { k: 'h', c: env.from, r: env.knowsYou ? 1 : 0 };
+    case 'hello': {
+      const h: WireHeader = { k: 'h', c: env.from, r: env.knowsYou ? 1 : 0 };
+      if (env.noWebrtc) h.o = env.noWebrtc === 'relay-only' ? 1 : 2;
+      return h;
+    }
     case 'bye': return { k: 'b', c: env.from };
   }
 }
@@ -135,7 +150,10 @@ function fromWire(h: WireHeader, payload: string | Uint8Array): Envelope | undef
       return env;
     }
     case 'a': return isAck(h.a) ? { kind: 'ack', from: h.c, ack: h.a } : undefined;
-    case 'h': return { kind: 'hello', from: h.c, knowsYou: h.r === 1 };
+    case 'h': {
+      const noWebrtc = h.o === 1 ? 'relay-only' : h.o === 2 ? 'unsupported' : undefined;
+      return { kind: 'hello', from: h.c, knowsYou: h.r === 1, ...(noWebrtc ? { noWebrtc } : {}) };
+    }
     case 'b': return { kind: 'bye', from: h.c };
     default: return undefined;
   }

@@ -57,6 +57,21 @@ export const RATE_LIMITED_PAUSE_MS = 500;
 /** A link with no open data channel this long after it started is an ICE failure. @default 15000 */
 export const ICE_TIMEOUT_MS = 15_000;
 
+/** How long an open channel may stay stalled (ICE `disconnected`, or no ack progress) waiting for
+ * ICE to come back on the same peer connection before we destroy it and start a new generation.
+ * libwebrtc recovers a `disconnected` transport by itself after short outages, but after a long
+ * one it may neither recover nor report `failed` (measured with @roamhq/wrtc: a 45 s cut leaves
+ * ICE `disconnected` and the channel `open` forever); the relay carries everything meanwhile,
+ * so waiting longer only delays the return to P2P. @default 5000 */
+export const ICE_RECOVERY_MS = 5000;
+
+/** Liveness of an open channel: when envelopes written to it have seen no ack progress for this
+ * long (while the relay is up), the channel is treated as stalled and the link moves to the relay.
+ * ICE needs ~5-6 s to report `disconnected`, and a channel's bufferedAmount stays 0 while SCTP
+ * retransmits into a dead path, so acks are the first sign. A receiver acks within ACK_DELAY_MS;
+ * 2 s leaves room for a congested path without a false alarm. @default 2000 */
+export const CHANNEL_ACK_TIMEOUT_MS = 2000;
+
 /** Background P2P retry after a failure: first delay, doubling, capped. @default 1000 / 30000 */
 export const P2P_RETRY_BASE_MS = 1000;
 export const P2P_RETRY_MAX_MS = 30_000;
@@ -64,8 +79,11 @@ export const P2P_RETRY_MAX_MS = 30_000;
 /** Hello (client instance id exchange) is repeated this often until the remote answers. @default 1000 */
 export const HELLO_RETRY_MS = 1000;
 
-/** A remote that neither signals with our marker nor says hello within this long is treated as a
- * plain (envelope-less) peer and gets raw data. @default 3000 */
+/** A remote that neither signals with our marker nor says hello within this long (counted while
+ * our signaling is up) is treated as a plain (envelope-less) peer and gets raw data. Not applied
+ * while a stomprtc member is in its rejoin grace: a newcomer may be that member back under a new
+ * peer id, whose hello is only late, and raw copies of what its conversation also carries would be
+ * delivered twice. @default 3000 */
 export const PLAIN_PEER_DETECT_MS = 3000;
 
 /** How long a peer whose signaling session ended (without saying bye) stays a member, so its

@@ -7,12 +7,20 @@
  * Generation agreement: only the initiator starts a new generation; its signals carry
  * `stomprtc: { gen, cid }` as an extra field of the simple-peer signal object, and the other side
  * replaces its peer when a higher generation arrives. A peer without the field is generation 0.
+ *
+ * Liveness: simple-peer reacts only to a closed channel or ICE `failed`, but after a long outage
+ * libwebrtc may leave ICE `disconnected` and the channel `open` forever. So an open channel is
+ * also *stalled* on ICE `disconnected` (watched on the RTCPeerConnection) or when the owner sees
+ * no ack progress on it (stall()): the link reports `relay` at once, and either ICE comes back on
+ * the same connection within ICE_RECOVERY_MS (a new path id, so the owner resends on it) or the
+ * connection is replaced by a new generation.
  */
 import SimplePeer from 'simple-peer';
 import type { ClientId } from './envelope.js';
 import type { WrtcImpl } from './webrtc.js';
 import {
-  BACKPRESSURE_POLL_MS, DATA_CHANNEL_HIGH_WATER_BYTES, ICE_TIMEOUT_MS, P2P_RETRY_BASE_MS, P2P_RETRY_MAX_MS,
+  BACKPRESSURE_POLL_MS, DATA_CHANNEL_HIGH_WATER_BYTES, ICE_RECOVERY_MS, ICE_TIMEOUT_MS, P2P_RETRY_BASE_MS,
+  P2P_RETRY_MAX_MS,
 } from './limits.js';
 
 export type LinkTier = 'connecting' | 'p2p' | 'turn' | 'relay';
@@ -53,6 +61,13 @@ export class PeerLink {
   #gen = 0;
   #peer: Peer | undefined;
   #open = false;
+  /** Open but not carrying data (ICE disconnected or no ack progress); the owner uses the relay. */
+  #stalled = false;
+  /** Counts recoveries of the same channel: each one is a new path for the owner's outbox. */
+  #pathEpoch = 0;
+  #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The remote makes no peer connections (it said so in its hello): stay on the relay. */
+  #remoteWithoutWebrtc = false;
   #startedAt = Date.now();
   #retries = 0;
   #turnAuthFailed = false;
@@ -78,21 +93,24 @@ export class PeerLink {
   get connectMs(): number | null { return this.#connectMs; }
   get generation(): number { return this.#gen; }
   get initiator(): boolean { return this.opts.initiator; }
-  get channelOpen(): boolean { return this.#open; }
+  /** The channel is open and carrying data (not stalled). */
+  get channelOpen(): boolean { return this.#open && !this.#stalled; }
   /** Identifies the current channel, so the owner knows what a path change may have lost. */
-  get pathId(): string { return `dc:${this.#gen}`; }
+  get pathId(): string { return `dc:${this.#gen}:${this.#pathEpoch}`; }
+  /** The remote said it makes no peer connections; this link stays on the relay. */
+  get remoteWithoutWebrtc(): boolean { return this.#remoteWithoutWebrtc; }
   /** A simple-peer exists (or is about to) for the current generation. */
   get active(): boolean { return this.#peer !== undefined; }
 
   /** The channel accepts more without going over the high-water mark. */
   get writable(): boolean {
-    return this.#open && (this.#peer?._channel?.bufferedAmount ?? 0) < DATA_CHANNEL_HIGH_WATER_BYTES;
+    return this.channelOpen && (this.#peer?._channel?.bufferedAmount ?? 0) < DATA_CHANNEL_HIGH_WATER_BYTES;
   }
   static readonly pollMs = BACKPRESSURE_POLL_MS;
 
   /** Writes one frame; false when the channel is not open. */
   send(frame: string | Uint8Array): boolean {
-    if (!this.#open || !this.#peer) return false;
+    if (!this.channelOpen || !this.#peer) return false;
     try {
       this.#peer.send(frame);
       return true;
@@ -103,9 +121,44 @@ export class PeerLink {
     }
   }
 
+  /**
+   * The owner saw no ack progress on the open channel: treat it as stalled, as on ICE
+   * `disconnected`. Recovery then needs ICE to come back (a transition to connected/completed);
+   * without one the connection is replaced after ICE_RECOVERY_MS.
+   */
+  stall(why: string): void {
+    if (this.#destroyed || !this.#open || this.#stalled) return;
+    this.#debug(`channel stalled: ${why}`);
+    this.#stalled = true;
+    this.#setTier('relay', 'channel-closed');
+    clearTimeout(this.#recoveryTimer);
+    const peer = this.#peer;
+    this.#recoveryTimer = setTimeout(() => {
+      if (this.#peer !== peer || !this.#stalled || this.#destroyed) return;
+      this.#debug(`no recovery within ${ICE_RECOVERY_MS} ms; replacing the peer connection`);
+      this.#fail('channel-closed', 0);
+    }, ICE_RECOVERY_MS);
+  }
+
+  /**
+   * The remote announced (in its hello) that it makes no peer connections: relay-only by choice
+   * (failure null) or without a WebRTC implementation ('unsupported'). Waiting for ICE would only
+   * delay the final tier by ICE_TIMEOUT_MS and misreport it as an ICE failure.
+   */
+  remoteHasNoWebrtc(reason: 'relay-only' | 'unsupported'): void {
+    if (this.#destroyed || !this.opts.wrtc || this.#remoteWithoutWebrtc) return;
+    this.#remoteWithoutWebrtc = true;
+    clearTimeout(this.#iceTimer);
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#recoveryTimer);
+    this.#early = undefined;
+    this.#dropPeer();
+    this.#setTier('relay', reason === 'unsupported' ? 'unsupported' : null);
+  }
+
   /** A signal from the remote peer (our marker still on it, if it had one). */
   handleSignal(signal: Record<string, unknown>): void {
-    if (this.#destroyed || !this.opts.wrtc) return;
+    if (this.#destroyed || !this.opts.wrtc || this.#remoteWithoutWebrtc) return;
     const marker = readMarker(signal);
     const gen = marker?.gen ?? 0;
     const plain = { ...signal };
@@ -143,10 +196,12 @@ export class PeerLink {
     this.#destroyed = true;
     clearTimeout(this.#iceTimer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#recoveryTimer);
     this.#dropPeer();
   }
 
   #start(gen: number): void {
+    if (this.#remoteWithoutWebrtc) return;
     const wasOpen = this.#open;
     this.#dropPeer();
     if (wasOpen) this.#setTier('relay', 'channel-closed');
@@ -185,6 +240,10 @@ export class PeerLink {
       pc?.addEventListener?.('icecandidateerror', (e: Event) => {
         if ((e as RTCPeerConnectionIceErrorEvent).errorCode === 401) this.#turnAuthFailed = true;
       });
+      // simple-peer owns oniceconnectionstatechange and ignores `disconnected`; we listen beside it.
+      pc?.addEventListener?.('iceconnectionstatechange', () => {
+        if (mine()) this.#onIceState(pc.iceConnectionState);
+      });
     } catch { /* wrtc may not support listeners on the connection */ }
     this.#armIceTimer();
   }
@@ -206,23 +265,52 @@ export class PeerLink {
   #onOpen(peer: Peer): void {
     clearTimeout(this.#iceTimer);
     this.#open = true;
+    this.#stalled = false;
     this.#retries = 0;
     this.#failure = null;
     this.#connectMs = Date.now() - this.#startedAt;
+    // The channel may open while ICE is already `disconnected` again (a path that is flapping).
+    const ice = peer._pc?.iceConnectionState;
+    if (ice === 'disconnected') { this.stall('ICE disconnected at open'); return; }
+    this.#reportTier(peer);
+  }
+
+  /** p2p or turn, from the selected candidate pair (which may change after an ICE recovery). */
+  #reportTier(peer: Peer): void {
     peer.getStats((err, reports) => {
-      if (this.#peer !== peer || this.#destroyed) return;
+      if (this.#peer !== peer || this.#destroyed || !this.channelOpen) return;
       const tier = err ? 'p2p' : tierOfSelectedPair(reports);
       this.#setTier(tier, null);
     });
   }
 
-  #fail(reason: LinkFailure): void {
+  #onIceState(state: RTCIceConnectionState): void {
+    this.#debug(`ICE ${state}${this.#stalled ? ' (stalled)' : ''}`);
+    if (!this.#open) return;
+    if (state === 'disconnected') { this.stall('ICE disconnected'); return; }
+    if ((state === 'connected' || state === 'completed') && this.#stalled) {
+      // Back on the same connection. What was written while it was stalled may or may not have
+      // arrived (SCTP retransmits it if the association survived); a new path id makes the owner
+      // write everything unacknowledged again, and the receiver drops what it already has.
+      clearTimeout(this.#recoveryTimer);
+      this.#stalled = false;
+      this.#pathEpoch++;
+      this.#debug(`channel recovered (path ${this.pathId})`);
+      this.#reportTier(this.#peer!);
+    }
+  }
+
+  /** firstDelayMs overrides the backoff delay of this retry: 0 after a stall, which already gave
+   * ICE its chance to recover. The backoff still advances. */
+  #fail(reason: LinkFailure, firstDelayMs?: number): void {
     if (this.#destroyed) return;
     clearTimeout(this.#iceTimer);
+    clearTimeout(this.#recoveryTimer);
     this.#dropPeer();
     this.#setTier('relay', reason);
-    if (!this.opts.initiator) return;
-    const delay = Math.min(P2P_RETRY_MAX_MS, P2P_RETRY_BASE_MS * 2 ** this.#retries++);
+    if (!this.opts.initiator || this.#remoteWithoutWebrtc) return;
+    const backoff = Math.min(P2P_RETRY_MAX_MS, P2P_RETRY_BASE_MS * 2 ** this.#retries++);
+    const delay = firstDelayMs ?? backoff;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => { if (!this.#destroyed) this.#start(this.#gen + 1); }, delay);
   }
@@ -231,6 +319,7 @@ export class PeerLink {
     const peer = this.#peer;
     this.#peer = undefined;
     this.#open = false;
+    this.#stalled = false;
     if (peer) {
       try { peer.destroy(); } catch { /* already gone */ }
     }

@@ -11,7 +11,9 @@ import {
 } from './envelope.js';
 import { PeerLink, type LinkFailure, type LinkTier, type PeerLinkHandlers, type PeerLinkOptions } from './peer-link.js';
 import type { PeerId, RoomPort } from './room-port.js';
-import { ACK_DELAY_MS, HELLO_RETRY_MS, OUTBOX_MAX_ENVELOPES, PLAIN_PEER_DETECT_MS, RELAY_RETRANSMIT_MS } from './limits.js';
+import {
+  ACK_DELAY_MS, CHANNEL_ACK_TIMEOUT_MS, HELLO_RETRY_MS, OUTBOX_MAX_ENVELOPES, PLAIN_PEER_DETECT_MS, RELAY_RETRANSMIT_MS,
+} from './limits.js';
 
 /** unknown until the remote says hello or signals with our marker; plain peers speak no envelope. */
 export type RemoteKind = 'unknown' | 'stomprtc' | 'plain';
@@ -33,6 +35,10 @@ export interface IncomingMessage {
 export interface RemoteContext {
   readonly cid: ClientId;
   readonly port: RoomPort;
+  /** We make no peer connections (announced in our hellos); undefined when we do. */
+  readonly noWebrtc: 'relay-only' | 'unsupported' | undefined;
+  /** A stomprtc member is in its rejoin grace: an unknown newcomer may be it, under a new id. */
+  awaitingRejoin(): boolean;
   /** Paced relay write; false when no token is available or the relay is down. */
   relaySend(to: PeerId, body: string): boolean;
   /** Binds a client id to this remote; returns the remote that owns the conversation now. */
@@ -56,6 +62,14 @@ export class RemotePeer {
   readonly outbox: Outbox;
   readonly inbox = new ReorderBuffer();
   readonly createdAt = Date.now();
+  /** Start of the plain-peer detection window: restarted while our signaling is down. */
+  #unknownSince = Date.now();
+  /** Last time the outbox's cumulative ack advanced (channel liveness). */
+  #ackProgressAt = 0;
+  /** Data arrived over the relay since the last ack we sent: ack over the relay too, since our
+   * channel may be the broken half (the sender moved to the relay because our acks stopped). */
+  #ackViaRelay = false;
+  #lastTickAt = 0;
   #peerId: PeerId;
   #pending: PendingMessage[] = [];
   readonly #recentIds = new Set<string>();
@@ -137,6 +151,7 @@ export class RemotePeer {
     }
   }
 
+  /** Only an unknown remote can become plain: one that has spoken envelopes never does. */
   becomePlain(): void {
     if (this.kind !== 'unknown') return;
     this.kind = 'plain';
@@ -169,14 +184,18 @@ export class RemotePeer {
   handleEnvelope(env: Envelope, viaRelay = false): void {
     switch (env.kind) {
       case 'data': {
-        if (env.ack !== undefined) this.outbox.ack(env.ack);
+        if (env.ack !== undefined) this.#acked(env.ack);
         const { messages } = this.inbox.accept(env);
         for (const m of messages) this.ctx.deliver(this, { data: m.data, id: m.id, seq: m.seq });
+        if (viaRelay) this.#ackViaRelay = true;
         this.#scheduleAck();
         return;
       }
-      case 'ack': this.outbox.ack(env.ack); return;
-      case 'hello': if (!env.knowsYou) this.sayHello(true, viaRelay); return;
+      case 'ack': this.#acked(env.ack); return;
+      case 'hello':
+        if (env.noWebrtc) this.link.remoteHasNoWebrtc(env.noWebrtc);
+        if (!env.knowsYou) this.sayHello(true, viaRelay);
+        return;
       case 'bye': this.saidBye = true; this.ctx.byeReceived(this); return;
     }
   }
@@ -187,7 +206,9 @@ export class RemotePeer {
    */
   sayHello(knowsYou: boolean, viaRelay = false): void {
     this.#lastHelloAt = Date.now();
-    const env: Envelope = { kind: 'hello', from: this.ctx.cid, knowsYou };
+    const env: Envelope = {
+      kind: 'hello', from: this.ctx.cid, knowsYou, ...(this.ctx.noWebrtc ? { noWebrtc: this.ctx.noWebrtc } : {}),
+    };
     if (viaRelay) this.#sendRelayControl(env);
     else this.#sendControl(env);
   }
@@ -201,13 +222,46 @@ export class RemotePeer {
     this.#sendRelayControl(env);
   }
 
-  /** Periodic duties: hello until identified, plain-peer detection, relay retransmission. */
+  /** Periodic duties: hello until identified, plain-peer detection, channel liveness, relay
+   * retransmission. */
   tick(now: number): void {
     if (this.kind === 'unknown') {
-      if (now - this.createdAt >= PLAIN_PEER_DETECT_MS) this.becomePlain();
+      // Hellos cannot arrive while our signaling is down, nor be told apart from a rejoining
+      // member's while one is in its grace: neither counts towards the plain-peer window.
+      if (this.ctx.port.epoch === undefined || this.ctx.awaitingRejoin()) this.#unknownSince = now;
+      if (now - this.#unknownSince >= PLAIN_PEER_DETECT_MS) this.becomePlain();
       else if (now - this.#lastHelloAt >= HELLO_RETRY_MS) this.sayHello(false);
     }
-    if (this.kind === 'stomprtc') this.pump();
+    // A tick that comes late (a blocked event loop) runs before the acks that queued up meanwhile.
+    const punctual = now - this.#lastTickAt < CHANNEL_ACK_TIMEOUT_MS / 2;
+    this.#lastTickAt = now;
+    if (this.kind !== 'stomprtc') return;
+    if (punctual && this.link.channelOpen && this.ctx.port.epoch !== undefined && this.#channelSilent(now)) {
+      this.link.stall(`no ack progress for ${CHANNEL_ACK_TIMEOUT_MS} ms`);
+    }
+    this.pump();
+  }
+
+  /** The window of the plain-peer detection starts again (our signaling just came back). */
+  restartDetection(now: number): void { this.#unknownSince = now; }
+
+  /**
+   * Envelopes written to the open channel have seen no ack progress for CHANNEL_ACK_TIMEOUT_MS:
+   * the channel is not carrying data (a dead path keeps bufferedAmount at 0 and the channel open).
+   */
+  #channelSilent(now: number): boolean {
+    const path = this.link.pathId;
+    for (const entry of this.outbox.entries()) {
+      if (entry.sentOn !== path) continue;
+      return now - Math.max(entry.sentAt, this.#ackProgressAt) >= CHANNEL_ACK_TIMEOUT_MS;
+    }
+    return false;
+  }
+
+  #acked(upTo: number): void {
+    const before = this.outbox.acked;
+    this.outbox.ack(upTo);
+    if (this.outbox.acked > before) this.#ackProgressAt = Date.now();
   }
 
   /** The path id an envelope written now would travel on, or undefined when none is up. */
@@ -230,18 +284,25 @@ export class RemotePeer {
       const due = entry.sentOn !== path.id || (!path.channel && now - entry.sentAt >= RELAY_RETRANSMIT_MS);
       if (!due) continue;
       if (path.channel && !this.link.writable) { this.#pumpLater(PeerLink.pollMs); break; }
-      const env = this.#ackDue ? { ...entry.envelope, ack: this.inbox.cumulativeAck } : entry.envelope;
+      const piggyback = this.#ackDue && !(path.channel && this.#ackViaRelay);
+      const env = piggyback ? { ...entry.envelope, ack: this.inbox.cumulativeAck } : entry.envelope;
       const written = path.channel
         ? this.link.send(encodeForChannel(env))
         : this.ctx.relaySend(this.#peerId, encodeForRelay(env));
       if (!written) { this.#pumpLater(path.channel ? PeerLink.pollMs : 50); break; }
-      if (env !== entry.envelope) this.#ackDue = false;
+      if (piggyback) {
+        this.#ackDue = false;
+        if (!path.channel) this.#ackViaRelay = false;
+      }
       entry.sentOn = path.id;
       entry.sentAt = now;
     }
     if (this.#ackDue) {
       this.#ackDue = false;
-      if (!this.#sendControl({ kind: 'ack', from: this.ctx.cid, ack: this.inbox.cumulativeAck })) this.#scheduleAck();
+      const ack: Envelope = { kind: 'ack', from: this.ctx.cid, ack: this.inbox.cumulativeAck };
+      const sentOnRelay = this.#ackViaRelay && this.#sendRelayControl(ack);
+      if (sentOnRelay) this.#ackViaRelay = false;
+      else if (!this.#sendControl(ack)) this.#scheduleAck();
     }
   }
 

@@ -89,6 +89,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#ctx = {
       cid: this.clientId,
       port,
+      noWebrtc: options.relayOnly ? 'relay-only' : options.wrtc ? undefined : 'unsupported',
+      awaitingRejoin: () => [...this.#remotes].some((r) => r.graceTimer !== undefined),
       relaySend: (to, body) => this.#relaySend(to, body),
       learnCid: (remote, cid) => this.#learnCid(remote, cid),
       deliver: (remote, msg) => this.#deliver(remote, msg),
@@ -204,6 +206,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       for (const remote of [...this.#remotes]) {
         if (!present.has(remote.peerId) && !remote.graceTimer) this.#depart(remote);
         else if (remote.kind === 'stomprtc') { remote.sayHello(true, true); remote.pump(); }
+        else if (remote.kind === 'unknown') remote.restartDetection(Date.now());
       }
     }
     this.#state = 'joined';
@@ -244,7 +247,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     owner.name = remote.name || owner.name;
     clearTimeout(owner.graceTimer);
     owner.graceTimer = undefined;
-    if (!owner.link.channelOpen && remote.link.active && remote.link.initiator) owner.adoptLink(remote.link);
+    const adopt = !owner.link.channelOpen && !owner.link.remoteWithoutWebrtc && remote.link.active && remote.link.initiator;
+    if (adopt) owner.adoptLink(remote.link);
     else remote.link.destroy();
     owner.absorbPending(remote);
     this.#remotes.delete(remote);

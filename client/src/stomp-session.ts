@@ -322,18 +322,24 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
 
 const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 
+/**
+ * sockjs-client works in browsers and Node alike: a literal specifier lets bundlers resolve it and
+ * emit it as a lazy chunk, loaded only when a session asks for SockJS. `ws` is Node-only (every
+ * browser has globalThis.WebSocket, and Node ≥ 22 too): its specifier is hidden from bundlers so
+ * that it never enters a browser bundle.
+ */
 async function webSocketFactory(url: string, transport: 'websocket' | 'sockjs'): Promise<() => WebSocket> {
   if (transport === 'sockjs') {
-    const name = 'sockjs-client';
-    const SockJS = ((await import(/* @vite-ignore */ name)) as { default: new (url: string) => WebSocket }).default;
+    const mod = (await import('sockjs-client')) as unknown as { default: new (url: string) => WebSocket };
+    const SockJS = mod.default;
     const httpUrl = url.replace(/^ws(s?):/, 'http$1:');
     return () => new SockJS(httpUrl);
   }
   const g = globalThis as { WebSocket?: new (url: string, protocols: string[]) => WebSocket };
   let Ctor = g.WebSocket;
   if (!Ctor) {
-    const name = 'ws';
-    Ctor = ((await import(/* @vite-ignore */ name)) as { default: typeof Ctor }).default;
+    const nodeOnly = 'ws';
+    Ctor = ((await import(/* @vite-ignore */ nodeOnly)) as { default: typeof Ctor }).default;
   }
   const WS = Ctor!;
   return () => new WS(url, STOMP_SUBPROTOCOLS);

@@ -20,7 +20,8 @@ const dataEnvelope = fc.record({
 const anyEnvelope: fc.Arbitrary<Envelope> = fc.oneof(
   dataEnvelope,
   fc.nat().map((ack): Envelope => ({ kind: 'ack', from: 'c', ack })),
-  fc.boolean().map((knowsYou): Envelope => ({ kind: 'hello', from: 'c', knowsYou })),
+  fc.tuple(fc.boolean(), fc.constantFrom(undefined, 'relay-only' as const, 'unsupported' as const))
+    .map(([knowsYou, noWebrtc]): Envelope => ({ kind: 'hello', from: 'c', knowsYou, ...(noWebrtc ? { noWebrtc } : {}) })),
   fc.constant<Envelope>({ kind: 'bye', from: 'c' }),
 );
 
@@ -44,6 +45,14 @@ describe('envelope', () => {
     expect(decodeEnvelope('SRTC1 {"k":"d","c":"x","i":"x-1","s":2,"b":1,"e":"b"}\nAQID')).toMatchObject({
       seq: 2, binary: true, payload: new Uint8Array([1, 2, 3]),
     });
+  });
+
+  it('reads a literal hello from a relay-only peer', () => {
+    expect(decodeEnvelope('SRTC1 {"k":"h","c":"x","r":0,"o":1}\n')).toEqual({
+      kind: 'hello', from: 'x', knowsYou: false, noWebrtc: 'relay-only',
+    });
+    expect(encodeForRelay({ kind: 'hello', from: 'x', knowsYou: true, noWebrtc: 'unsupported' }))
+      .toBe('SRTC1 {"k":"h","c":"x","r":1,"o":2}\n');
   });
 
   it('treats data without the magic prefix as not an envelope', () => {

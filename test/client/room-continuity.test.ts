@@ -15,6 +15,17 @@ function trackedWrtc(): { impl: WrtcImpl; connections: RTCPeerConnection[] } {
   return { impl: { ...wrtc, RTCPeerConnection: Tracked } as unknown as WrtcImpl, connections };
 }
 
+/**
+ * Makes every data channel of @roamhq/wrtc swallow what it is given, as a channel over a dead
+ * path does: it stays `open`, bufferedAmount stays 0, nothing arrives and nothing is reported.
+ */
+function blackholeDataChannels(): { restore(): void } {
+  const proto = (wrtc as unknown as { RTCDataChannel: { prototype: { send(data: unknown): void } } }).RTCDataChannel.prototype;
+  const send = proto.send;
+  proto.send = () => undefined;
+  return { restore: () => { proto.send = send; } };
+}
+
 let rooms: Room[] = [];
 afterEach(async () => { await Promise.all(rooms.map((r) => r.leave())); rooms = []; });
 
@@ -82,5 +93,68 @@ describe('continuity across path switches and signaling reconnects', () => {
     await waitFor(() => logB.length === 10, 10_000, 'retransmitted messages');
     await sleep(2500);
     expect(logB.map((m) => m.data)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+
+  it('moves to the relay when an open channel stops carrying data, resends what it had not acknowledged, and returns to p2p', async () => {
+    const hub = new MemoryHub();
+    const a = hub.join('s', 'a');
+    await a.joined;
+    const b = hub.join('s', 'b');
+    await b.joined;
+    rooms.push(a, b);
+    const states: string[] = [];
+    a.on('link-state', (e) => states.push(`${e.state}${e.reason ? `:${e.reason}` : ''}`));
+    const logA = record(a), logB = record(b);
+    await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
+    const hole = blackholeDataChannels();
+    try {
+      for (let i = 0; i < 50; i++) {
+        a.send(`a${i}`);
+        b.send(`b${i}`);
+        await sleep(20);
+      }
+      await waitFor(() => logA.length === 50 && logB.length === 50, 20_000, 'messages resent over the relay');
+      expect(states).toContain('relay:channel-closed');
+    } finally {
+      hole.restore();
+    }
+    await waitFor(() => allDirect([a, b]), 30_000, 'p2p again');
+    for (let i = 50; i < 100; i++) {
+      a.send(`a${i}`);
+      b.send(`b${i}`);
+    }
+    await waitFor(() => logA.length >= 100 && logB.length >= 100, 20_000, 'all messages');
+    await sleep(300);
+    expect(logB.map((m) => m.data)).toEqual(Array.from({ length: 100 }, (_, i) => `a${i}`));
+    expect(logA.map((m) => m.data)).toEqual(Array.from({ length: 100 }, (_, i) => `b${i}`));
+    await waitFor(() => allDirect([a, b]), 30_000, 'p2p at the end');
+  });
+
+  it('never takes a member that reconnects under a new peer id for a plain peer, however late its hello', async () => {
+    const hub = new MemoryHub();
+    const a = hub.join('p', 'a', { rejoinGraceMs: 10_000 });
+    await a.joined;
+    const b = hub.join('p', 'b', { rejoinGraceMs: 10_000 });
+    await b.joined;
+    rooms.push(a, b);
+    const logA = record(a);
+    await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
+    // Every relay frame is lost for longer than PLAIN_PEER_DETECT_MS after a's signaling
+    // reconnect, so b hears nothing from a's new peer id but its data channel keeps working.
+    hub.dropRelay = true;
+    await hub.reconnect(a, 50);
+    for (let i = 0; i < 40; i++) {
+      b.send(`b${i}`);
+      await sleep(100);
+    }
+    hub.dropRelay = false;
+    for (let i = 40; i < 60; i++) b.send(`b${i}`);
+    await waitFor(() => b.peers.length === 1 && b.peers[0]!.id === a.self.id, 10_000, 'a known under its new id');
+    await waitFor(() => logA.length >= 60, 20_000, 'all messages');
+    b.send('last');
+    await waitFor(() => logA.length >= 61, 10_000, 'last message');
+    await sleep(500);
+    expect(logA.map((m) => m.data)).toEqual([...Array.from({ length: 60 }, (_, i) => `b${i}`), 'last']);
+    expect(logA.every((m) => m.id !== undefined && m.seq !== undefined)).toBe(true);
   });
 });

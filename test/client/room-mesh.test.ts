@@ -94,4 +94,38 @@ describe('room mesh over an in-memory signaling port', () => {
     expect(logB.slice(0, 20).map((m) => m.data)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
     expect(logB[20]!.data).toEqual(big);
   });
+
+  it('settles links toward a relay-only peer on the relay at once, with no failure, in both join orders', async () => {
+    const hub = new MemoryHub();
+    const events: Array<{ who: string; peerId: string; state: string }> = [];
+    const watch = (r: Room, who: string) => r.on('link-state', (e) => {
+      events.push({ who, peerId: e.peerId, state: `${e.state}${e.reason ? `:${e.reason}` : ''}` });
+    });
+    const first = hub.join('ro-mixed', 'webrtc-first');
+    watch(first, 'first');
+    await first.joined;
+    const relayOnly = hub.join('ro-mixed', 'relay-only', { relayOnly: true });
+    await relayOnly.joined;
+    const last = hub.join('ro-mixed', 'webrtc-last');
+    watch(last, 'last');
+    await last.joined;
+    rooms.push(first, relayOnly, last);
+    const states = () => events.filter((e) => e.peerId === relayOnly.self.id).map((e) => `${e.who}:${e.state}`);
+    const linkToRelayOnly = (r: Room) => r.peers.find((p) => p.id === relayOnly.self.id)?.link;
+    await waitFor(() => linkToRelayOnly(first) === 'relay' && linkToRelayOnly(last) === 'relay', 10_000, 'relay toward the relay-only peer');
+    await waitFor(() => allDirectBetween(first, last), 20_000, 'p2p between the WebRTC peers');
+    const log = record(relayOnly);
+    first.send('from first');
+    last.send('from last');
+    await waitFor(() => log.length === 2, 5_000);
+    expect(log.map((m) => m.data).sort()).toEqual(['from first', 'from last']);
+    expect(states().sort()).toEqual(['first:relay', 'last:relay']);
+    const reports = hub.reports.filter((r) => r.peer === relayOnly.self.id && r.tier === 'relay');
+    expect(reports.length).toBeGreaterThan(0);
+    expect(reports.every((r) => r.failure === null)).toBe(true);
+  });
 });
+
+function allDirectBetween(x: Room, y: Room): boolean {
+  return x.peers.find((p) => p.id === y.self.id)?.link === 'p2p' && y.peers.find((p) => p.id === x.self.id)?.link === 'p2p';
+}
