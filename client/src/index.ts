@@ -10,7 +10,7 @@
 export { connect, Session } from './stomp-session.js';
 export type { ConnectOptions, JoinOptions, SessionState, SessionEvents } from './stomp-session.js';
 export { Room, createRoom } from './room.js';
-export type { RoomEvents, RoomMessage, LinkStateEvent, PeerLeftReason, RoomOptions, Peer } from './room.js';
+export type { RoomEvents, RoomMessage, LinkStateEvent, StreamEvent, PeerLeftReason, RoomOptions, Peer } from './room.js';
 export type { LinkTier, LinkFailure } from './peer-link.js';
 export type { PeerId, PeerInfo, RoomPort, RoomInbound, WelcomeMessage, LinkReport } from './room-port.js';
 export { ClientError, CLIENT_ERROR_CODES } from './errors.js';

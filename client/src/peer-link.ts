@@ -34,6 +34,8 @@ export interface PeerLinkHandlers {
   signal(signal: Record<string, unknown>): void;
   data(data: string | Uint8Array): void;
   tier(tier: LinkTier, failure: LinkFailure | null): void;
+  /** Media from the remote started flowing (a stream), or stopped or went away with the connection (null). */
+  stream?(stream: MediaStream | null): void;
 }
 
 export interface PeerLinkOptions {
@@ -44,6 +46,8 @@ export interface PeerLinkOptions {
   readonly noWebrtcReason?: 'relay-only' | 'unsupported';
   readonly iceServers: readonly RTCIceServer[];
   readonly cid: ClientId;
+  /** Media to send from the start (see setLocalStream). */
+  readonly localStream?: MediaStream | null;
   readonly debug?: (msg: string) => void;
 }
 
@@ -75,8 +79,14 @@ export class PeerLink {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #destroyed = false;
   #early: { gen: number; signals: Array<Record<string, unknown>> } | undefined;
+  #localStream: MediaStream | null;
+  /** Non-null while the remote's media flows. */
+  #remoteStream: MediaStream | null = null;
+  /** The audio and video transceivers of the current connection, once known. */
+  #media: Partial<Record<MediaKind, RTCRtpTransceiver>> = {};
 
   constructor(private readonly opts: PeerLinkOptions, public handlers: PeerLinkHandlers) {
+    this.#localStream = opts.localStream ?? null;
     if (!opts.wrtc) {
       this.#tier = 'relay';
       if (opts.noWebrtcReason !== 'relay-only') this.#failure = 'unsupported';
@@ -192,6 +202,19 @@ export class PeerLink {
     }
   }
 
+  /**
+   * Sends this stream's first audio and first video track (null: sends none). Every connection
+   * reserves one audio and one video transceiver in its first negotiation, so media starts and
+   * stops with replaceTrack() and never renegotiates (no offer glare when both ends start at once).
+   */
+  setLocalStream(stream: MediaStream | null): void {
+    this.#localStream = stream;
+    this.#applyLocalMedia();
+  }
+
+  /** The remote's media while it flows. */
+  get remoteStream(): MediaStream | null { return this.#remoteStream; }
+
   destroy(): void {
     this.#destroyed = true;
     clearTimeout(this.#iceTimer);
@@ -235,6 +258,7 @@ export class PeerLink {
       this.#fail(this.#open ? 'channel-closed' : this.#iceFailure());
     });
     const pc = peer._pc as (RTCPeerConnection & { addEventListener?: RTCPeerConnection['addEventListener'] }) | undefined;
+    if (pc) this.#reserveMedia(pc, mine);
     try {
       // Only browsers report TURN errors; 401 is "Unauthorized" from the TURN server (RFC 8656).
       pc?.addEventListener?.('icecandidateerror', (e: Event) => {
@@ -246,6 +270,56 @@ export class PeerLink {
       });
     } catch { /* wrtc may not support listeners on the connection */ }
     this.#armIceTimer();
+  }
+
+  /**
+   * The initiator adds a sendrecv audio and video transceiver before its first offer (simple-peer
+   * creates the offer in a microtask); the answerer adopts the matching transceivers as their
+   * track events arrive, before simple-peer creates the answer, and answers sendrecv.
+   */
+  #reserveMedia(pc: RTCPeerConnection, mine: () => boolean): void {
+    if (typeof MediaStream !== 'function' || typeof pc.addTransceiver !== 'function') return;
+    try {
+      if (this.opts.initiator) {
+        for (const kind of MEDIA_KINDS) this.#adopt(kind, pc.addTransceiver(kind, { direction: 'sendrecv' }), mine);
+        return;
+      }
+      pc.addEventListener('track', (e: RTCTrackEvent) => {
+        const kind = e.track.kind as MediaKind;
+        if (!mine() || !MEDIA_KINDS.includes(kind) || this.#media[kind]) return;
+        e.transceiver.direction = 'sendrecv';
+        this.#adopt(kind, e.transceiver, mine);
+      });
+    } catch (err) {
+      this.#debug(`no media on this connection: ${String(err)}`);
+    }
+  }
+
+  #adopt(kind: MediaKind, transceiver: RTCRtpTransceiver, mine: () => boolean): void {
+    this.#media[kind] = transceiver;
+    // A received track is muted until packets arrive, and muted again when they stop.
+    const changed = () => { if (mine()) this.#remoteMediaChanged(); };
+    transceiver.receiver.track.addEventListener('unmute', changed);
+    transceiver.receiver.track.addEventListener('mute', changed);
+    this.#applyLocalMedia();
+    this.#remoteMediaChanged();
+  }
+
+  #applyLocalMedia(): void {
+    for (const kind of MEDIA_KINDS) {
+      const sender = this.#media[kind]?.sender;
+      const track = this.#localStream?.getTracks().find((t) => t.kind === kind) ?? null;
+      if (!sender || sender.track === track) continue;
+      sender.replaceTrack(track).catch((err: unknown) => this.#debug(`${kind} track not replaced: ${String(err)}`));
+    }
+  }
+
+  #remoteMediaChanged(): void {
+    const tracks = MEDIA_KINDS.flatMap((kind) => this.#media[kind]?.receiver.track ?? []);
+    const flowing = tracks.some((t) => !t.muted && t.readyState === 'live');
+    if (flowing === (this.#remoteStream !== null)) return;
+    this.#remoteStream = flowing ? new MediaStream(tracks) : null;
+    this.handlers.stream?.(this.#remoteStream);
   }
 
   #armIceTimer(): void {
@@ -319,6 +393,8 @@ export class PeerLink {
     const peer = this.#peer;
     this.#peer = undefined;
     this.#open = false;
+    this.#media = {};
+    this.#remoteMediaChanged();
     this.#stalled = false;
     if (peer) {
       try { peer.destroy(); } catch { /* already gone */ }
@@ -334,6 +410,9 @@ export class PeerLink {
 
   #debug(msg: string): void { this.opts.debug?.(`link gen ${this.#gen}: ${msg}`); }
 }
+
+type MediaKind = 'audio' | 'video';
+const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
 
 export function readMarker(signal: Record<string, unknown>): SignalMarker | undefined {
   const m = signal[SIGNAL_MARKER_FIELD] as Partial<SignalMarker> | undefined;

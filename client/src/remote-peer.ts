@@ -45,6 +45,7 @@ export interface RemoteContext {
   learnCid(remote: RemotePeer, cid: ClientId): RemotePeer;
   deliver(remote: RemotePeer, msg: IncomingMessage): void;
   tierChanged(remote: RemotePeer, tier: LinkTier, failure: LinkFailure | null): void;
+  streamChanged(remote: RemotePeer, stream: MediaStream | null): void;
   byeReceived(remote: RemotePeer): void;
   debug(msg: string): void;
 }
@@ -88,6 +89,7 @@ export class RemotePeer {
         this.pump();
       }
     },
+    stream: (stream) => this.ctx.streamChanged(this, stream),
   };
 
   constructor(peerId: PeerId, name: string, linkOptions: PeerLinkOptions, private readonly ctx: RemoteContext) {
@@ -166,6 +168,7 @@ export class RemotePeer {
     this.link = link;
     link.handlers = this.linkHandlers;
     this.ctx.tierChanged(this, link.tier, link.failure);
+    if (link.remoteStream) this.ctx.streamChanged(this, link.remoteStream);
   }
 
   /** A frame from the data channel or the relay. */

@@ -26,6 +26,11 @@ export interface RoomMessage {
   readonly seq?: number;
 }
 
+export interface StreamEvent {
+  readonly peerId: PeerId;
+  readonly stream: MediaStream | null;
+}
+
 export interface LinkStateEvent {
   readonly peerId: PeerId;
   readonly state: LinkTier;
@@ -43,6 +48,8 @@ export type RoomEvents = {
   'peer-reconnected': (peer: Peer, previousId: PeerId) => void;
   message: (msg: RoomMessage) => void;
   'link-state': (event: LinkStateEvent) => void;
+  /** A member's media started flowing over its peer connection (a stream), or stopped (null). */
+  stream: (event: StreamEvent) => void;
   error: (err: RoomErrorInfo) => void;
 };
 
@@ -79,6 +86,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   #resolveJoined!: () => void;
   #rejectJoined!: (err: Error) => void;
   readonly #ctx: RemoteContext;
+  #localStream: MediaStream | null = null;
 
   constructor(private readonly port: RoomPort, private readonly options: RoomOptions, wire: (inbound: RoomInbound) => void) {
     super();
@@ -95,6 +103,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       learnCid: (remote, cid) => this.#learnCid(remote, cid),
       deliver: (remote, msg) => this.#deliver(remote, msg),
       tierChanged: (remote, tier, failure) => this.#tierChanged(remote, tier, failure),
+      streamChanged: (remote, stream) => {
+        if (this.#state !== 'left' && this.#remotes.has(remote)) this.emit('stream', { peerId: remote.peerId, stream });
+      },
       byeReceived: (remote) => { if (remote.graceTimer) this.#remove(remote, 'left'); },
       debug: (msg) => this.#debug(msg),
     };
@@ -118,6 +129,20 @@ export class Room extends TypedEmitter<RoomEvents> {
     const remote = this.#byPeer.get(peerId);
     if (!remote) throw new ClientError('UNKNOWN_PEER', `no member ${peerId} in room ${this.id}`);
     this.#sendTo([remote], data);
+  }
+
+  /**
+   * Sends this stream's audio and video to every member over its peer connection (members that
+   * join later get it too); null stops sending. Members on the relay get no media.
+   */
+  setLocalStream(stream: MediaStream | null): void {
+    this.#localStream = stream;
+    for (const remote of this.#remotes) remote.link.setLocalStream(stream);
+  }
+
+  /** The media a member sends, while it flows. */
+  remoteStream(peerId: PeerId): MediaStream | null {
+    return this.#byPeer.get(peerId)?.link.remoteStream ?? null;
   }
 
   async leave(): Promise<void> {
@@ -220,6 +245,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       noWebrtcReason: this.options.relayOnly ? 'relay-only' : 'unsupported',
       iceServers: this.#iceServers,
       cid: this.clientId,
+      localStream: this.#localStream,
       debug: (m) => this.#debug(`${peer.id}: ${m}`),
     }, this.#ctx);
     this.#remotes.add(remote);
