@@ -23,8 +23,9 @@ import {
   P2P_RETRY_MAX_MS,
 } from './limits.js';
 
-export type LinkTier = 'connecting' | 'p2p' | 'turn' | 'relay';
-export type LinkFailure = 'ice-timeout' | 'no-turn' | 'turn-auth' | 'channel-closed' | 'unsupported';
+import type { LinkFailure, LinkTier } from '../../shared/src/signaling/messages.js';
+
+export type { LinkFailure, LinkTier };
 
 /** Our extra field on a simple-peer signal object. */
 export interface SignalMarker { readonly v: 1; readonly gen: number; readonly cid: ClientId }

@@ -3,35 +3,9 @@
  * implements RoomPort and feeds RoomInbound; tests cross-wire rooms through an in-memory one.
  */
 import type { RoomErrorInfo } from './errors.js';
-import type { LinkFailure, LinkTier } from './peer-link.js';
+import type { LinkReport, PeerId, PeerInfo, WelcomeMessage } from '../../shared/src/signaling/messages.js';
 
-export type PeerId = string;
-
-export interface PeerInfo { readonly id: PeerId; readonly name: string }
-
-/** Our extension of the welcome; every field optional, defaults in limits.ts. */
-export interface AnnouncedLimits {
-  readonly relayMaxBytes?: number;
-  readonly signalMaxBytes?: number;
-  readonly maxRoomMembers?: number;
-}
-
-export interface WelcomeMessage {
-  readonly type: 'welcome';
-  readonly self: PeerId;
-  readonly peers: readonly PeerInfo[];
-  readonly iceServers: readonly RTCIceServer[];
-  readonly limits?: AnnouncedLimits;
-}
-
-/** Body of SEND /app/report (our extension): sent on each tier change of a link. */
-export interface LinkReport {
-  readonly type: 'link';
-  readonly peer: PeerId;
-  readonly tier: LinkTier;
-  readonly connectMs: number | null;
-  readonly failure: LinkFailure | null;
-}
+export type { LinkReport, PeerId, PeerInfo, WelcomeMessage };
 
 /** What a Room asks of the signaling connection. Sends return false while it is down. */
 export interface RoomPort {

@@ -4,7 +4,7 @@ import SimplePeer from 'simple-peer';
 import { Client, type IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { connect, type Session } from '../../client/src/index.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from './helpers/wait.js';
 
 /**
@@ -68,9 +68,9 @@ afterEach(async () => {
 describe('interop with a plain simple-peer + @stomp/stompjs peer', () => {
   for (const plainJoinsFirst of [true, false]) {
     it(`connects and exchanges raw data when the plain peer joins ${plainJoinsFirst ? 'first' : 'second'}`, async () => {
-      const plain = new PlainPeer(server.url, `interop-${plainJoinsFirst}`);
+      const plain = new PlainPeer(server.wsUrl, `interop-${plainJoinsFirst}`);
       plains.push(plain);
-      const session = await connect(server.url, { wrtc });
+      const session = await connect(server.wsUrl, { wrtc });
       sessions.push(session);
       let room;
       if (plainJoinsFirst) {

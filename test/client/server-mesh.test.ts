@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import wrtc from '@roamhq/wrtc';
 import { connect, NEVER_RECONNECT, type Room, type Session } from '../../client/src/index.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 import { allDirect, record, waitFor } from './helpers/wait.js';
 
 let server: TestServer;
@@ -11,7 +11,7 @@ afterAll(async () => { await server.close(); });
 afterEach(async () => { await Promise.all(sessions.map((s) => s.close())); sessions = []; });
 
 async function open(opts: Parameters<typeof connect>[1] = {}): Promise<Session> {
-  const s = await connect(server.url, { wrtc, ...opts });
+  const s = await connect(server.wsUrl, { wrtc, ...opts });
   sessions.push(s);
   return s;
 }

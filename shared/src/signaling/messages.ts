@@ -8,7 +8,7 @@ export interface PeerInfo {
 
 /** RTCIceServer, spelled out so this module needs no DOM types. */
 export interface IceServer {
-  readonly urls: string | readonly string[];
+  readonly urls: string | string[];
   readonly username?: string;
   readonly credential?: string;
 }

@@ -8,6 +8,9 @@ import { createRoom, type Room, type RoomOptions } from '../../../client/src/roo
 import type { LinkReport, PeerId, RoomInbound, RoomPort } from '../../../client/src/room-port.js';
 import type { WrtcImpl } from '../../../client/src/webrtc.js';
 
+/** The server's defaults (server/src/config.ts), announced in every welcome. */
+const MEMORY_LIMITS = { relayMaxBytes: 49152, signalMaxBytes: 16384, maxRoomMembers: 8 } as const;
+
 interface Member {
   id: PeerId;
   readonly name: string;
@@ -79,7 +82,7 @@ export class MemoryHub {
     if (!members) this.#rooms.set(member.roomId, (members = new Map()));
     const peers = [...members.values()].map((m) => ({ id: m.id, name: m.name }));
     members.set(member.id, member);
-    later(() => member.inbound.welcome({ type: 'welcome', self: member.id, peers, iceServers: [] }));
+    later(() => member.inbound.welcome({ type: 'welcome', self: member.id, peers, iceServers: [], limits: MEMORY_LIMITS }));
     for (const m of members.values()) later(() => m.inbound.peerJoined({ id: member.id, name: member.name }));
   }
 
