@@ -1,7 +1,9 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createRequire } from 'node:module';
 import type { Config } from './config.js';
 import { Metrics } from './metrics.js';
+import type { Broker } from './broker/broker.js';
+import { RelayBroker, parseRelayUrl } from './broker/relay-broker.js';
 import { SimpleBroker } from './broker/simple-broker.js';
 import { AppHandlers } from './messaging/app-handlers.js';
 import { InboundRouter } from './messaging/router.js';
@@ -26,7 +28,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: config.logLevel }, logController: new LogController({ disableRequestLogging: true }) });
   const metrics = new Metrics();
 
-  const broker = new SimpleBroker(config);
+  const broker = await createBroker(config, app.log);
   const handlers = new AppHandlers();
   const router = new InboundRouter(broker, handlers, config);
   registerSignaling(handlers, router, config, metrics);
@@ -57,7 +59,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     new StompSession(connection, host);
   };
 
-  await app.register(healthRoutes, { isDraining: () => draining, sessions, metrics });
+  await app.register(healthRoutes, { isDraining: () => draining, isBrokerAvailable: () => broker.available, sessions, metrics });
   await app.register(websocketTransport, { config, path: '/ws', accept });
   await app.register(sockjsTransport, { config, prefix: '/sockjs', accept });
   await app.register(demoRoutes, { config });
@@ -70,4 +72,26 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await broker.close();
   });
   return app;
+}
+
+/**
+ * The broker channel: the embedded in-memory broker, or with BROKER_RELAY_URL a relay to
+ * RabbitMQ's STOMP adapter shared by every node. A relay that cannot reach RabbitMQ yet still
+ * starts (/healthz 503) and keeps trying.
+ */
+async function createBroker(config: Config, log: FastifyBaseLogger): Promise<Broker> {
+  if (!config.brokerRelayUrl) return new SimpleBroker(config);
+  const relay = new RelayBroker({
+    endpoint: parseRelayUrl(config.brokerRelayUrl, config.brokerRelayVhost),
+    limits: config,
+    // RabbitMQ adds its own headers and ours travel once more as one JSON header (relay-broker.ts).
+    decoderLimits: {
+      maxFrameBytes: 2 * config.maxFrameBytes + 64 * 1024,
+      maxHeaders: config.maxHeaders + 32,
+      maxHeaderLineBytes: config.maxHeaders * config.maxHeaderLineBytes,
+    },
+    log: log.child({ component: 'broker-relay' }),
+  });
+  await relay.start();
+  return relay;
 }

@@ -77,6 +77,16 @@ export interface Config {
 
   /** Directory of the built demo app served at GET /. `DEMO_DIR` @default 'dist/demo' */
   readonly demoDir: string;
+
+  /**
+   * RabbitMQ's STOMP adapter to relay `/topic` and `/queue` to, as `stomp://login:passcode@host:port`
+   * (rabbitmq_stomp plugin, port 61613), so several nodes share destinations; empty runs the
+   * embedded in-memory broker, which serves one node. Losing RabbitMQ closes the sessions with
+   * ERROR BROKER_UNAVAILABLE and /healthz says 503 until it is back. `BROKER_RELAY_URL` @default ''
+   */
+  readonly brokerRelayUrl: string;
+  /** RabbitMQ virtual host for the relay (the CONNECT `host` header). `BROKER_RELAY_VHOST` @default '/' */
+  readonly brokerRelayVhost: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -102,6 +112,19 @@ function list(env: Env, name: string, scheme: RegExp): string[] {
     if (!scheme.test(item)) throw new ConfigError(`${name}: "${item}" is not a ${scheme.source} URL`);
   }
   return items;
+}
+
+function relayUrl(env: Env, name: string): string {
+  const raw = env[name]?.trim() ?? '';
+  if (!raw) return '';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: "${raw}" is not a URL (expected stomp://login:passcode@host:61613)`);
+  }
+  if (url.protocol !== 'stomp:' || !url.hostname) throw new ConfigError(`${name}: "${raw}" must be stomp://login:passcode@host:port`);
+  return raw;
 }
 
 /** Reads, validates and freezes the configuration. The only reader of environment variables is main.ts, which passes them here. */
@@ -137,6 +160,8 @@ export function loadConfig(env: Env = {}): Config {
     turnSecret: env.TURN_SECRET ?? '',
     turnTtlSeconds: integer(env, 'TURN_TTL_S', 3600, 60),
     demoDir: env.DEMO_DIR || 'dist/demo',
+    brokerRelayUrl: relayUrl(env, 'BROKER_RELAY_URL'),
+    brokerRelayVhost: env.BROKER_RELAY_VHOST || '/',
   };
   if (config.maxConnectFrameBytes > config.maxFrameBytes) {
     throw new ConfigError('MAX_CONNECT_FRAME_BYTES must not exceed MAX_FRAME_BYTES');

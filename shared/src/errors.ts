@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = Object.freeze({
   SLOW_CONSUMER: { fatal: true, summary: 'the outbound buffer of the session went over its limit' },
   DUPLICATE_SUBSCRIPTION: { fatal: true, summary: 'SUBSCRIBE reuses an id that is live on this session' },
   SERVER_SHUTTING_DOWN: { fatal: true, summary: 'the server is closing; reconnect to another node or later' },
+  BROKER_UNAVAILABLE: { fatal: true, summary: 'the server lost its message broker (RabbitMQ); subscriptions could not be kept' },
   // Non-fatal: the frame is refused, the session goes on.
   TOO_MANY_SUBSCRIPTIONS: { fatal: false, summary: 'the session already has the maximum number of subscriptions' },
   UNKNOWN_SUBSCRIPTION: { fatal: false, summary: 'UNSUBSCRIBE names no live subscription of this session' },

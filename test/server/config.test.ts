@@ -45,6 +45,8 @@ describe('loadConfig', () => {
       turnSecret: '',
       turnTtlSeconds: 3600,
       demoDir: 'dist/demo',
+      brokerRelayUrl: '',
+      brokerRelayVhost: '/',
     });
   });
 
@@ -56,10 +58,12 @@ describe('loadConfig', () => {
     const config = loadConfig({
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_FRAME_BYTES: '131072', HEARTBEAT_MS: '0',
       STUN_URLS: 'stun:a.test:3478, stuns:b.test', TURN_URLS: 'turn:t.test', TURN_SECRET: 's', TURN_TTL_S: '60',
+      BROKER_RELAY_URL: 'stomp://guest:guest@rabbit.test:61613', BROKER_RELAY_VHOST: 'stomprtc',
     });
     expect(config).toMatchObject({
       port: 0, host: '127.0.0.1', logLevel: 'warn', maxFrameBytes: 131072, heartbeatMs: 0,
       stunUrls: ['stun:a.test:3478', 'stuns:b.test'], turnUrls: ['turn:t.test'], turnSecret: 's', turnTtlSeconds: 60,
+      brokerRelayUrl: 'stomp://guest:guest@rabbit.test:61613', brokerRelayVhost: 'stomprtc',
     });
   });
 
@@ -88,6 +92,9 @@ describe('loadConfig', () => {
     [{ TURN_URLS: 'turn:t.test' }, /TURN_URLS is set but TURN_SECRET is empty/],
     [{ MAX_CONNECT_FRAME_BYTES: '70000' }, /MAX_CONNECT_FRAME_BYTES must not exceed MAX_FRAME_BYTES/],
     [{ MAX_FRAME_BYTES: '4096', MAX_CONNECT_FRAME_BYTES: '1024' }, /RELAY_MAX_BYTES plus room for headers/],
+    [{ BROKER_RELAY_URL: 'amqp://guest:guest@127.0.0.1:5672' }, /BROKER_RELAY_URL: "amqp:.*" must be stomp:\/\/login:passcode@host:port/],
+    [{ BROKER_RELAY_URL: 'rabbit:61613' }, /BROKER_RELAY_URL: "rabbit:61613" must be stomp:\/\//],
+    [{ BROKER_RELAY_URL: 'not a url' }, /BROKER_RELAY_URL: "not a url" is not a URL/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(refusal(env)).toMatch(message);
   });

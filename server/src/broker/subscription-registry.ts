@@ -1,4 +1,4 @@
-import type { AckMode, BrokerMessage, Subscriber } from './broker.js';
+import type { AckMode, Delivery, Subscriber } from './broker.js';
 
 export interface Subscription {
   readonly subscriber: Subscriber;
@@ -7,7 +7,7 @@ export interface Subscription {
   readonly clientDestination: string;
   readonly ack: AckMode;
   /** Deliveries awaiting ACK, in delivery order (client mode acknowledges cumulatively). */
-  readonly unacked: Map<string, BrokerMessage>;
+  readonly unacked: Map<string, Delivery>;
 }
 
 /**
@@ -53,6 +53,11 @@ export class SubscriptionRegistry {
 
   ofDestination(destination: string): readonly Subscription[] {
     return this.byDestination.get(destination) ?? [];
+  }
+
+  /** Every session holding at least one subscription. */
+  sessionIds(): string[] {
+    return [...this.bySession.keys()];
   }
 
   get destinationCount(): number {

@@ -10,7 +10,8 @@ export interface RouterLimits {
   readonly maxSubscriptionsPerSession: number;
 }
 
-type Handler = (session: SessionContext, frame: StompFrame) => void;
+/** A promise means the broker finishes the work later (the relay); the RECEIPT waits for it. */
+type Handler = (session: SessionContext, frame: StompFrame) => void | boolean | Promise<void>;
 type RoutedCommand = Exclude<ClientCommand, 'CONNECT' | 'STOMP'>;
 
 const ACK_MODES: ReadonlySet<string> = new Set<AckMode>(['auto', 'client', 'client-individual']);
@@ -59,10 +60,12 @@ export class InboundRouter {
     private readonly limits: RouterLimits,
   ) {}
 
-  dispatch(session: SessionContext, frame: StompFrame): void {
+  /** Returns a promise when the frame's effect is not complete yet (a SUBSCRIBE relayed to RabbitMQ). */
+  dispatch(session: SessionContext, frame: StompFrame): void | Promise<void> {
     const handler = this.handlers[frame.command as RoutedCommand];
     if (!handler) throw new StompRtcError('UNKNOWN_COMMAND', `${frame.command} is not a frame a client may send after CONNECT`);
-    handler(session, frame);
+    const done = handler(session, frame);
+    return done instanceof Promise ? done : undefined;
   }
 
   /** The session ended: its subscriptions go, and the application hears of each. */
@@ -123,7 +126,7 @@ export class InboundRouter {
     return kind;
   }
 
-  private subscribe(session: SessionContext, frame: StompFrame): void {
+  private subscribe(session: SessionContext, frame: StompFrame): void | Promise<void> {
     const { id, destination: clientDestination } = frame.headers as { id: string; destination: string };
     if (session.subscriptions.has(id)) {
       throw new StompRtcError('DUPLICATE_SUBSCRIPTION', `subscription id "${id}" is already in use on this session`);
@@ -138,9 +141,10 @@ export class InboundRouter {
     const destination = kind === 'user' ? resolveUserDestination(clientDestination, session.sessionId) : clientDestination;
     const hooks = this.app.hooksFor(clientDestination);
     hooks?.check?.(session, clientDestination, frame);
-    this.broker.subscribe(session, { id, destination, clientDestination, ack: ack as AckMode });
+    const live = this.broker.subscribe(session, { id, destination, clientDestination, ack: ack as AckMode });
     session.subscriptions.set(id, { destination, clientDestination });
     hooks?.subscribed?.(session, id, clientDestination, frame);
+    return live;
   }
 
   private unsubscribe(session: SessionContext, id: string): void {

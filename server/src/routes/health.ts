@@ -5,15 +5,20 @@ import type { SessionRegistry } from '../stomp/session-registry.js';
 
 export interface HealthOptions {
   readonly isDraining: () => boolean;
+  /** False while the broker relay has lost RabbitMQ: this node cannot serve subscriptions. */
+  readonly isBrokerAvailable: () => boolean;
   readonly sessions: SessionRegistry;
   readonly metrics: Metrics;
 }
 
-/** `GET /healthz` (503 while draining, so a load balancer stops sending) and `GET /metrics`. */
-export const healthRoutes = fp<HealthOptions>(async (app: FastifyInstance, { isDraining, sessions, metrics }) => {
+/**
+ * `GET /healthz` (503 while draining or while the broker relay has no RabbitMQ, so a load
+ * balancer stops sending) and `GET /metrics`.
+ */
+export const healthRoutes = fp<HealthOptions>(async (app: FastifyInstance, { isDraining, isBrokerAvailable, sessions, metrics }) => {
   app.get('/healthz', async (_request, reply) => {
-    const draining = isDraining();
-    return reply.code(draining ? 503 : 200).send({ status: draining ? 'draining' : 'ok', sessions: sessions.size });
+    const status = isDraining() ? 'draining' : isBrokerAvailable() ? 'ok' : 'broker-unavailable';
+    return reply.code(status === 'ok' ? 200 : 503).send({ status, sessions: sessions.size });
   });
   app.get('/metrics', async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

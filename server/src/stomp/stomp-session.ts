@@ -57,6 +57,8 @@ export class StompSession implements SessionContext {
   /** Frames that arrived while CONNECT was being authenticated. */
   private backlog: StompFrame[] = [];
   private lastRateLimitReport = 0;
+  /** Settles once every broker operation started so far has; RECEIPTs go out in frame order behind it. */
+  private brokerWork: Promise<void> | undefined;
 
   constructor(private readonly connection: Connection, private readonly host: SessionHost) {
     const { config } = host;
@@ -103,6 +105,12 @@ export class StompSession implements SessionContext {
   /** Server shutdown: tell the client why, then close. */
   shutdown(): void {
     this.fail(new StompRtcError('SERVER_SHUTTING_DOWN', 'the server is shutting down'));
+  }
+
+  /** The broker cannot keep this session's subscriptions (BROKER_UNAVAILABLE): ERROR, then close. */
+  abort(error: StompRtcError): void {
+    // Deferred: the broker calls this while walking its own subscription tables.
+    queueMicrotask(() => this.fail(error));
   }
 
   /** Sends a non-fatal error to the session's /user/queue/errors subscription. */
@@ -157,9 +165,24 @@ export class StompSession implements SessionContext {
     if (normalized.command !== 'DISCONNECT' && !this.rateLimiter.tryTake()) {
       throw new StompRtcError('RATE_LIMITED', `more than ${this.host.config.sendRatePerSecond} frames/s (SEND_RATE_PER_S)`);
     }
-    this.host.router.dispatch(this, normalized);
+    const done = this.host.router.dispatch(this, normalized);
     const receipt = normalized.headers.receipt;
-    if (receipt !== undefined && normalized.command !== 'DISCONNECT') this.send(frame('RECEIPT', { 'receipt-id': receipt }));
+    const wantsReceipt = receipt !== undefined && normalized.command !== 'DISCONNECT';
+    if (done === undefined && this.brokerWork === undefined) {
+      if (wantsReceipt) this.send(frame('RECEIPT', { 'receipt-id': receipt }));
+      return;
+    }
+    // A RECEIPT says the frame took effect ("the server has received and processed", §RECEIPT): for a
+    // relayed SUBSCRIBE that is when RabbitMQ has it. Later RECEIPTs wait too, so they stay in order.
+    const work: Promise<void> = Promise.all([this.brokerWork, done]).then(
+      () => {
+        if (wantsReceipt) this.send(frame('RECEIPT', { 'receipt-id': receipt }));
+      },
+      (err) => this.refuse(err, receipt),
+    ).finally(() => {
+      if (this.brokerWork === work) this.brokerWork = undefined;
+    });
+    this.brokerWork = work;
   }
 
   /** https://stomp.github.io/stomp-specification-1.2.html#CONNECT_or_STOMP_Frame */

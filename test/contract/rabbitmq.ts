@@ -1,0 +1,59 @@
+/**
+ * Whether RabbitMQ's STOMP adapter is there for the relay tests. Under CI (CI=true) it must be:
+ * scripts/start-rabbitmq-stomp.sh starts it, and a missing RabbitMQ fails the run instead of
+ * quietly skipping the relay. Elsewhere the relay suites are skipped with the reason printed.
+ */
+import { connect } from 'node:net';
+import { describe, it } from 'vitest';
+import { RelayBroker, parseRelayUrl } from '../../server/src/broker/relay-broker.js';
+
+/** The relay under test; BROKER_RELAY_URL overrides it. */
+export const RELAY_URL = process.env.BROKER_RELAY_URL || 'stomp://guest:guest@127.0.0.1:61613';
+
+export const quietLog = { info() {}, warn() {}, error() {} };
+
+export function relayBroker(url = RELAY_URL, options: { reconnectDelayMs?: number; log?: typeof quietLog } = {}): RelayBroker {
+  return new RelayBroker({
+    endpoint: parseRelayUrl(url, '/'),
+    limits: { maxUnackedPerSubscription: 1000 },
+    decoderLimits: { maxFrameBytes: 1 << 20, maxHeaders: 128, maxHeaderLineBytes: 1 << 16 },
+    log: options.log ?? quietLog,
+    timeoutMs: 5_000,
+    reconnectDelayMs: options.reconnectDelayMs ?? 1_000,
+  });
+}
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 61613) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const available = await reachable(RELAY_URL);
+const why = `RabbitMQ STOMP is not reachable at ${new URL(RELAY_URL).host}: run scripts/start-rabbitmq-stomp.sh (enables rabbitmq_stomp, starts RabbitMQ, waits for port 61613)`;
+
+/** `describe` when RabbitMQ STOMP answers; otherwise a failing test under CI, a visible skip elsewhere. */
+export function describeWithRabbitMq(name: string, body: () => void): void {
+  if (available) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs RabbitMQ with the STOMP plugin', () => {
+        throw new Error(why);
+      });
+    });
+    return;
+  }
+  console.warn(`[skipped] ${name}: ${why}`);
+  describe.skip(`${name} — skipped: ${why}`, body);
+}
