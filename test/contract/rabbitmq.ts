@@ -4,7 +4,7 @@
  * quietly skipping the relay. Elsewhere the relay suites are skipped with the reason printed.
  */
 import { connect } from 'node:net';
-import { describe, it } from 'vitest';
+import { describeWith } from '../helpers/requirements.js';
 import { RelayBroker, parseRelayUrl } from '../../server/src/broker/relay-broker.js';
 
 /** The relay under test; BROKER_RELAY_URL overrides it. */
@@ -40,20 +40,7 @@ function reachable(url: string): Promise<boolean> {
 const available = await reachable(RELAY_URL);
 const why = `RabbitMQ STOMP is not reachable at ${new URL(RELAY_URL).host}: run scripts/start-rabbitmq-stomp.sh (enables rabbitmq_stomp, starts RabbitMQ, waits for port 61613)`;
 
-/** `describe` when RabbitMQ STOMP answers; otherwise a failing test under CI, a visible skip elsewhere. */
+/** `describe` when RabbitMQ STOMP answers (see test/helpers/requirements.ts otherwise). */
 export function describeWithRabbitMq(name: string, body: () => void): void {
-  if (available) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs RabbitMQ with the STOMP plugin', () => {
-        throw new Error(why);
-      });
-    });
-    return;
-  }
-  console.warn(`[skipped] ${name}: ${why}`);
-  describe.skip(`${name} — skipped: ${why}`, body);
+  describeWith(available ? undefined : why, name, body);
 }

@@ -2,11 +2,12 @@
  * The demo app in headless Chromium against the real server: pages in one room chat over P2P data
  * channels, over the relay when a page is relay-only, and over SockJS signaling.
  */
-import { describe, expect, it } from 'vitest';
-import { runBrowserTests } from '../helpers/chromium.js';
+import { expect, it } from 'vitest';
+import { chromiumMissing } from '../helpers/chromium.js';
+import { describeWith } from '../helpers/requirements.js';
 import { roomId, useDemoWorld } from '../helpers/demo-page.js';
 
-describe.runIf(runBrowserTests)('demo app in Chromium: chat', () => {
+describeWith(chromiumMissing, 'demo app in Chromium: chat', () => {
   // Every page of every test is checked for console errors and uncaught exceptions.
   const world = useDemoWorld();
 

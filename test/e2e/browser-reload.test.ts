@@ -2,11 +2,12 @@
  * A page that reloads comes back as a new member and the room's presence stays right: the other
  * page shows exactly one peer again, under the new peer id, and the old id is gone (no ghost).
  */
-import { describe, expect, it } from 'vitest';
-import { runBrowserTests } from '../helpers/chromium.js';
+import { expect, it } from 'vitest';
+import { chromiumMissing } from '../helpers/chromium.js';
+import { describeWith } from '../helpers/requirements.js';
 import { roomId, useDemoWorld } from '../helpers/demo-page.js';
 
-describe.runIf(runBrowserTests)('demo app in Chromium: reload', () => {
+describeWith(chromiumMissing, 'demo app in Chromium: reload', () => {
   // Every page of every test is checked for console errors and uncaught exceptions.
   const world = useDemoWorld();
 

@@ -2,8 +2,9 @@
  * Video calls in the demo: two pages with Chromium's fake camera and microphone start video and
  * each plays the other's stream, carried by the peer connection (renegotiated over STOMP).
  */
-import { describe, expect, it } from 'vitest';
-import { runBrowserTests } from '../helpers/chromium.js';
+import { expect, it } from 'vitest';
+import { chromiumMissing } from '../helpers/chromium.js';
+import { describeWith } from '../helpers/requirements.js';
 import { roomId, useDemoWorld, UI_WAIT_MS, type DemoPage } from '../helpers/demo-page.js';
 
 /** Waits until a remote video has frames and its clock moves: a stream that really plays. */
@@ -27,7 +28,7 @@ async function waitForPlayingRemoteVideo(page: DemoPage, count = 1): Promise<voi
   expect(after.every((v, i) => v.time > before[i]!.time)).toBe(true);
 }
 
-describe.runIf(runBrowserTests)('demo app in Chromium: video call', () => {
+describeWith(chromiumMissing, 'demo app in Chromium: video call', () => {
   // Every page of every test is checked for console errors and uncaught exceptions.
   const world = useDemoWorld();
 

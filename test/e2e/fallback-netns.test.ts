@@ -9,13 +9,13 @@
  * Requires root, iproute2 and coturn; outside CI it is skipped when they are missing, in CI
  * (CI=true) it fails and says what is missing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
+import { describeWith } from '../helpers/requirements.js';
 import { netnsUnavailableReason } from '../helpers/netns.js';
 import { coturnUnavailableReason } from '../helpers/coturn.js';
 import { compareLogs, createWorld, switchingRun, type PeerProcess, type World } from '../helpers/fallback-world.js';
 
 const unavailable = (await netnsUnavailableReason()) ?? (await coturnUnavailableReason());
-const inCi = process.env.CI === 'true';
 const debug = process.env.STOMPRTC_E2E_DEBUG === '1';
 
 let world: World | undefined;
@@ -25,7 +25,6 @@ afterEach(async () => {
 });
 
 async function setUp(options: { direct?: boolean; turn?: boolean }): Promise<{ a: PeerProcess; b: PeerProcess }> {
-  if (unavailable) throw new Error(`real-failure tests cannot run: ${unavailable}`);
   world = await createWorld(options);
   const room = `fallback-${Math.random().toString(36).slice(2, 8)}`;
   const a = await world.startPeer('a', { room, name: 'A', debug });
@@ -65,7 +64,7 @@ function lastTier(p: PeerProcess): string | undefined {
   return p.tiers().at(-1);
 }
 
-describe.skipIf(unavailable !== undefined && !inCi)('fallback over real network failure (netns + coturn)', () => {
+describeWith(unavailable, 'fallback over real network failure (netns + coturn)', () => {
   it('ends in relay when the peers cannot reach each other and no TURN is configured, and chat works both ways', async () => {
     const { a, b } = await setUp({});
     // Relay-first: messages flow before ICE has given up.
@@ -93,7 +92,6 @@ describe.skipIf(unavailable !== undefined && !inCi)('fallback over real network 
   }, 90_000);
 
   it('stays on relay in relay-only mode even with a direct path, and chat works both ways', async () => {
-    if (unavailable) throw new Error(`real-failure tests cannot run: ${unavailable}`);
     world = await createWorld({ direct: true });
     const room = `relay-only-${Math.random().toString(36).slice(2, 8)}`;
     const a = await world.startPeer('a', { room, name: 'A', relayOnly: true, debug });

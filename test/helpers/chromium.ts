@@ -9,22 +9,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 /** `CHROMIUM_PATH` overrides the Debian package's binary. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-export const chromiumAvailable = existsSync(CHROMIUM_PATH);
-
-/**
- * Browser suites run when Chromium is there, and on CI (CI=true) always: there a missing browser
- * fails every test with requireChromium()'s message instead of skipping silently.
- */
-export const runBrowserTests = chromiumAvailable || process.env.CI === 'true';
-
-export function requireChromium(): void {
-  if (!chromiumAvailable) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. ` +
-      'Install it (apt-get install chromium) or set CHROMIUM_PATH; never "npx playwright install".',
-    );
-  }
-}
+/** Why the browser suites cannot run here, or undefined when they can (see requirements.ts). */
+export const chromiumMissing = existsSync(CHROMIUM_PATH)
+  ? undefined
+  : `Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. `
+    + 'Install it (apt-get install chromium, or scripts/install-test-deps.sh) or set CHROMIUM_PATH; never "npx playwright install".';
 
 const ARGS = [
   // Root in a container: no sandbox, no GPU, nothing that phones home or updates itself.
@@ -45,7 +34,7 @@ const ARGS = [
 ];
 
 export async function launchChromium(): Promise<Browser> {
-  requireChromium();
+  if (chromiumMissing) throw new Error(chromiumMissing);
   // Each launch gets a fresh temporary profile from playwright.
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, chromiumSandbox: false });
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ensureDemo, REPO_ROOT } from '../../scripts/demo-build.js';
-import { launchChromium, openPage, assertNoConsoleErrors, requireChromium, type PageOptions, type WatchedPage } from './chromium.js';
+import { launchChromium, openPage, assertNoConsoleErrors, type PageOptions, type WatchedPage } from './chromium.js';
 import { startServer, type TestServer } from './server.js';
 
 /**
@@ -153,7 +153,6 @@ export function useDemoWorld(serverEnv: Record<string, string> = {}): () => Demo
   let failure: unknown;
   beforeAll(async () => {
     try {
-      requireChromium();
       world = await startDemoWorld(serverEnv);
     } catch (err) {
       failure = err;
