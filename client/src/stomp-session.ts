@@ -6,6 +6,7 @@
  */
 import { Client, type IFrame, type IMessage, type StompSubscription } from '@stomp/stompjs';
 import type { ErrorCode } from '../../shared/src/errors.js';
+import { DESTINATIONS, roomDestination } from '../../shared/src/signaling/destinations.js';
 import { TypedEmitter } from './events.js';
 import { ClientError, type RoomErrorInfo } from './errors.js';
 import { exponentialBackoff, type ReconnectPolicy } from './reconnect-policy.js';
@@ -43,16 +44,6 @@ export type SessionEvents = {
   /** A non-fatal error the server reported, or a fatal ERROR frame. */
   error: (err: RoomErrorInfo) => void;
 };
-
-const DEST = {
-  signal: '/user/queue/signal',
-  relay: '/user/queue/relay',
-  errors: '/user/queue/errors',
-  room: (id: string) => `/topic/room/${id}`,
-  sendSignal: '/app/signal',
-  sendRelay: '/app/relay',
-  sendReport: '/app/report',
-} as const;
 
 export class Session extends TypedEmitter<SessionEvents> {
   #state: SessionState = 'connecting';
@@ -201,16 +192,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#attempt = 0;
     this.#peerId = frame.headers['user-name'] ?? '';
     this.#epoch = ++this.#epochs;
-    this.#client.subscribe(DEST.signal, (m) => this.#route(m, (b, from) => {
+    this.#client.subscribe(DESTINATIONS.userSignal, (m) => this.#route(m, (b, from) => {
       let signal: unknown;
       try { signal = JSON.parse(m.body); } catch { return; }
       if (signal && typeof signal === 'object') b.inbound?.signal(from, signal as Record<string, unknown>);
     }));
-    this.#client.subscribe(DEST.relay, (m) => this.#route(m, (b, from) => {
+    this.#client.subscribe(DESTINATIONS.userRelay, (m) => this.#route(m, (b, from) => {
       const binary = (m.headers['content-type'] ?? '').startsWith('application/octet-stream');
       b.inbound?.relay(from, binary ? m.binaryBody : m.body);
     }));
-    this.#client.subscribe(DEST.errors, (m) => this.#onErrorMessage(m));
+    this.#client.subscribe(DESTINATIONS.userErrors, (m) => this.#onErrorMessage(m));
     this.#setState('connected');
     for (const binding of this.#rooms.values()) binding.subscribe();
     this.#settleOpened();
@@ -268,7 +259,7 @@ class RoomBinding implements RoomPort {
   /** Join (or rejoin after a reconnect): SUBSCRIBE to the room topic. */
   subscribe(): void {
     this.receipt = this.session.nextReceipt(this.roomId);
-    this.#sub = this.session.subscribe(DEST.room(this.roomId), (m) => this.#onRoomMessage(m), {
+    this.#sub = this.session.subscribe(roomDestination(this.roomId), (m) => this.#onRoomMessage(m), {
       'display-name': this.name,
       receipt: this.receipt,
     });
@@ -280,16 +271,16 @@ class RoomBinding implements RoomPort {
   }
 
   sendSignal(to: PeerId, signal: Record<string, unknown>): boolean {
-    return this.session.publish(DEST.sendSignal, { room: this.roomId, to }, JSON.stringify(signal));
+    return this.session.publish(DESTINATIONS.signal, { room: this.roomId, to }, JSON.stringify(signal));
   }
 
   sendRelay(to: PeerId, body: string | Uint8Array): boolean {
     const contentType = typeof body === 'string' ? 'text/plain;charset=utf-8' : 'application/octet-stream';
-    return this.session.publish(DEST.sendRelay, { room: this.roomId, to, 'content-type': contentType }, body);
+    return this.session.publish(DESTINATIONS.relay, { room: this.roomId, to, 'content-type': contentType }, body);
   }
 
   sendReport(report: LinkReport): void {
-    this.session.publish(DEST.sendReport, { room: this.roomId }, JSON.stringify(report));
+    this.session.publish(DESTINATIONS.report, { room: this.roomId }, JSON.stringify(report));
   }
 
   async leave(): Promise<void> {

@@ -1,5 +1,5 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
-import type { StompFrame } from '../../../shared/src/stomp/frame.js';
+import { textDecoder, type StompFrame } from '../../../shared/src/stomp/frame.js';
 import type { Presence } from './presence.js';
 
 /** Checks shared by /app/signal, /app/relay and /app/report. */
@@ -22,7 +22,7 @@ export function requireBodyAtMost(frame: StompFrame, maxBytes: number, limitName
 export function parseJsonObject(frame: StompFrame, code: 'INVALID_SIGNAL' | 'INVALID_REPORT'): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(frame.body));
+    value = JSON.parse(textDecoder.decode(frame.body));
   } catch {
     throw new StompRtcError(code, `${frame.headers.destination} body is not JSON`);
   }

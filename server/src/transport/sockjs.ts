@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import sockjs from 'sockjs';
 import type { Connection as SockJsConnection } from 'sockjs';
@@ -38,7 +39,7 @@ export const sockjsTransport = fp<SockJsTransportOptions>(async (app: FastifyIns
   const handle = (server as unknown as SockJsListener).listener({ prefix }).getHandler();
 
   const clientScript = require.resolve('sockjs-client/dist/sockjs.min.js');
-  app.get(`${prefix}-client.min.js`, (_request, reply) => reply.type('application/javascript').send(require('node:fs').createReadStream(clientScript)));
+  app.get(`${prefix}-client.min.js`, (_request, reply) => reply.type('application/javascript').send(createReadStream(clientScript)));
 
   const http = app.server;
   interceptBefore(http, 'request', (req: IncomingMessage, res: ServerResponse) => {
