@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config.js';
 import { launchChromium, openPage, assertNoConsoleErrors, type WatchedPage } from '../test/helpers/chromium.js';
-import { ensureDemo, REPO_ROOT } from './demo-build.js';
+import { ensureDemo, REPO_ROOT } from './demo-build.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,16 +31,21 @@ const WAIT_MS = 20_000;
 const viewport = args.mobile ? { width: 390, height: 780 } : { width: 1280, height: 800 };
 
 if (!process.env.DEMO_DIR) await ensureDemo(DEMO_DIR);
-const app = await buildApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_DIR: resolve(REPO_ROOT, DEMO_DIR) }));
+const app = await buildApp(
+  loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_DIR: resolve(REPO_ROOT, DEMO_DIR) }),
+);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const browser = await launchChromium();
 
 try {
   const colorScheme = args.dark ? 'dark' : 'light';
-  const open = (name: string) => openPage(browser, `${base}/?room=design-review&name=${encodeURIComponent(name)}`, {
-    viewport, colorScheme, deviceScaleFactor: 2,
-  });
+  const open = (name: string) =>
+    openPage(browser, `${base}/?room=design-review&name=${encodeURIComponent(name)}`, {
+      viewport,
+      colorScheme,
+      deviceScaleFactor: 2,
+    });
   const ada = await open('Ada Lovelace');
   await ada.page.getByTestId('status').filter({ hasText: 'connected' }).waitFor({ timeout: WAIT_MS });
   const grace = await open('Grace Hopper');
@@ -61,15 +66,23 @@ try {
   await say(grace, 'Nice. Let me start the camera.');
 
   const call = ada.page.getByTestId('call');
-  if (!args['no-video'] && await call.isEnabled()) {
+  if (!args['no-video'] && (await call.isEnabled())) {
     await call.click();
     await grace.page.getByTestId('call').click();
     for (const page of [ada, grace]) {
-      await page.page.waitForFunction(() => [...document.querySelectorAll<HTMLVideoElement>('[data-testid=remote-video]')]
-        .some((v) => v.videoWidth > 0 && v.currentTime > 0.5), null, { timeout: WAIT_MS });
+      await page.page.waitForFunction(
+        () =>
+          [...document.querySelectorAll<HTMLVideoElement>('[data-testid=remote-video]')].some(
+            (v) => v.videoWidth > 0 && v.currentTime > 0.5,
+          ),
+        null,
+        { timeout: WAIT_MS },
+      );
     }
   } else if (!args['no-video']) {
-    console.warn('screenshot: the call button is disabled (no media support in the client library): no video in the picture');
+    console.warn(
+      'screenshot: the call button is disabled (no media support in the client library): no video in the picture',
+    );
   }
   // The blinking caret and hover states are not part of the picture.
   await ada.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());

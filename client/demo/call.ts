@@ -7,7 +7,11 @@
 import { h, icon } from './dom.js';
 import type { Room } from '../src/index.js';
 
-export interface MediaFlags { readonly video: boolean; readonly audio: boolean; readonly active: boolean }
+export interface MediaFlags {
+  readonly video: boolean;
+  readonly audio: boolean;
+  readonly active: boolean;
+}
 
 interface Tile {
   readonly element: HTMLElement;
@@ -41,30 +45,66 @@ export class CallView {
   #local: { stream: MediaStream; tile: HTMLElement } | undefined;
   #starting = false;
 
-  constructor(private readonly room: Room, private readonly host: CallHost, unavailable?: string) {
+  readonly #room: Room;
+  readonly #host: CallHost;
+
+  constructor(room: Room, host: CallHost, unavailable?: string) {
+    this.#room = room;
+    this.#host = host;
     const reason = unavailable;
-    this.#callButton = h('button', {
-      type: 'button', class: 'btn btn-primary btn-call', 'data-testid': 'call', 'aria-pressed': 'false',
-      disabled: reason !== undefined, title: reason ?? 'Start your camera and microphone',
-      onclick: () => void (this.#local ? this.stop() : this.start()),
-    }, icon('video'), h('span', {}, 'Start video'));
-    this.#micButton = h('button', {
-      type: 'button', class: 'btn btn-round', 'aria-label': 'Mute microphone', 'aria-pressed': 'false', hidden: true,
-      onclick: () => this.#toggle('audio'),
-    }, icon('mic'));
-    this.#camButton = h('button', {
-      type: 'button', class: 'btn btn-round', 'aria-label': 'Turn camera off', 'aria-pressed': 'false', hidden: true,
-      onclick: () => this.#toggle('video'),
-    }, icon('video'));
-    this.controls = h('section', { class: 'panel call-controls', 'aria-label': 'Call' },
-      this.#callButton, h('div', { class: 'toggles' }, this.#micButton, this.#camButton),
-      reason ? h('p', { class: 'hint' }, reason) : null);
+    this.#callButton = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-primary btn-call',
+        'data-testid': 'call',
+        'aria-pressed': 'false',
+        disabled: reason !== undefined,
+        title: reason ?? 'Start your camera and microphone',
+        onclick: () => void (this.#local ? this.stop() : this.start()),
+      },
+      icon('video'),
+      h('span', {}, 'Start video'),
+    );
+    this.#micButton = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-round',
+        'aria-label': 'Mute microphone',
+        'aria-pressed': 'false',
+        hidden: true,
+        onclick: () => this.#toggle('audio'),
+      },
+      icon('mic'),
+    );
+    this.#camButton = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-round',
+        'aria-label': 'Turn camera off',
+        'aria-pressed': 'false',
+        hidden: true,
+        onclick: () => this.#toggle('video'),
+      },
+      icon('video'),
+    );
+    this.controls = h(
+      'section',
+      { class: 'panel call-controls', 'aria-label': 'Call' },
+      this.#callButton,
+      h('div', { class: 'toggles' }, this.#micButton, this.#camButton),
+      reason ? h('p', { class: 'hint' }, reason) : null,
+    );
     this.#grid = h('div', { class: 'video-grid' });
     this.stage = h('section', { class: 'stage', 'aria-label': 'Video', hidden: true }, this.#grid);
     room.on('stream', ({ peerId, stream }) => this.#remoteStream(peerId, stream));
   }
 
-  get active(): boolean { return this.#local !== undefined; }
+  get active(): boolean {
+    return this.#local !== undefined;
+  }
 
   get flags(): MediaFlags {
     const stream = this.#local?.stream;
@@ -81,18 +121,23 @@ export class CallView {
     this.#callButton.disabled = true;
     try {
       const stream = await getMedia();
-      const video = h('video', { class: 'tile-video mirror', autoplay: true, playsinline: true, 'aria-label': 'Your camera' });
+      const video = h('video', {
+        class: 'tile-video mirror',
+        autoplay: true,
+        playsinline: true,
+        'aria-label': 'Your camera',
+      });
       video.muted = true;
       video.srcObject = stream;
       playQuietly(video);
       const tile = h('figure', { class: 'tile local' }, video, h('figcaption', {}, h('span', {}, 'You')));
       this.#local = { stream, tile };
       this.#grid.prepend(tile);
-      this.room.setLocalStream(stream);
+      this.#room.setLocalStream(stream);
       this.#sync();
-      this.host.announce(this.flags);
+      this.#host.announce(this.flags);
     } catch (err) {
-      this.host.notify(mediaErrorText(err));
+      this.#host.notify(mediaErrorText(err));
     } finally {
       this.#starting = false;
       this.#callButton.disabled = false;
@@ -103,19 +148,22 @@ export class CallView {
     const local = this.#local;
     if (!local) return;
     this.#local = undefined;
-    this.room.setLocalStream(null);
+    this.#room.setLocalStream(null);
     for (const track of local.stream.getTracks()) track.stop();
     local.tile.remove();
     this.#sync();
-    this.host.announce(this.flags);
+    this.#host.announce(this.flags);
   }
 
   /** A member announced its media state (wire.ts MediaState). */
   remoteFlags(peerId: string, flags: MediaFlags): void {
-    if (!flags.active) { this.removePeer(peerId); return; }
+    if (!flags.active) {
+      this.removePeer(peerId);
+      return;
+    }
     // A member that stops and starts again may never have paused its stream (the last frame
     // stays until new ones come), so its tile comes back on its word, with the stream it has.
-    const stream = this.#tiles.has(peerId) ? undefined : this.room.remoteStream(peerId);
+    const stream = this.#tiles.has(peerId) ? undefined : this.#room.remoteStream(peerId);
     if (stream) this.#remoteStream(peerId, stream);
     const tile = this.#tiles.get(peerId);
     if (!tile) return;
@@ -146,7 +194,10 @@ export class CallView {
   }
 
   #remoteStream(peerId: string, stream: MediaStream | null): void {
-    if (!stream) { this.removePeer(peerId); return; }
+    if (!stream) {
+      this.removePeer(peerId);
+      return;
+    }
     let tile = this.#tiles.get(peerId);
     if (!tile) {
       tile = this.#createTile(peerId);
@@ -156,7 +207,7 @@ export class CallView {
     if (tile.stream !== stream) {
       tile.stream = stream;
       tile.video.srcObject = stream;
-      playWithFallback(tile.video, () => this.#renderFlags(tile!));
+      playWithFallback(tile.video, () => this.#renderFlags(tile));
     }
     this.#renderFlags(tile);
     this.#sync();
@@ -167,21 +218,29 @@ export class CallView {
     const label = h('span', {});
     const indicators = h('span', { class: 'tile-flags' });
     const muteButton = h('button', {
-      type: 'button', class: 'btn btn-round btn-overlay', 'aria-pressed': 'false',
+      type: 'button',
+      class: 'btn btn-round btn-overlay',
+      'aria-pressed': 'false',
       onclick: () => {
         video.muted = !video.muted;
         if (!video.muted) playQuietly(video);
         this.#renderFlags(tile);
       },
     });
-    const element = h('figure', { class: 'tile', 'data-peer-id': peerId }, video, h('figcaption', {}, label, indicators), muteButton);
+    const element = h(
+      'figure',
+      { class: 'tile', 'data-peer-id': peerId },
+      video,
+      h('figcaption', {}, label, indicators),
+      muteButton,
+    );
     const tile: Tile = { element, video, label, indicators, muteButton, stream: null, announced: undefined };
     return tile;
   }
 
   #renderFlags(tile: Tile): void {
     const peerId = tile.element.dataset.peerId!;
-    const name = this.host.nameOf(peerId);
+    const name = this.#host.nameOf(peerId);
     tile.label.textContent = name;
     tile.video.setAttribute('aria-label', `Video from ${name}`);
     tile.element.classList.toggle('camera-off', tile.announced?.video === false);
@@ -199,7 +258,7 @@ export class CallView {
     for (const track of tracks) track.enabled = enable;
     this.#local!.tile.classList.toggle('camera-off', !this.flags.video);
     this.#sync();
-    this.host.announce(this.flags);
+    this.#host.announce(this.flags);
   }
 
   /** Buttons and stage follow the state. */
@@ -208,7 +267,10 @@ export class CallView {
     this.#callButton.setAttribute('aria-pressed', String(flags.active));
     this.#callButton.classList.toggle('btn-danger', flags.active);
     this.#callButton.classList.toggle('btn-primary', !flags.active);
-    this.#callButton.replaceChildren(icon(flags.active ? 'video-off' : 'video'), h('span', {}, flags.active ? 'Stop video' : 'Start video'));
+    this.#callButton.replaceChildren(
+      icon(flags.active ? 'video-off' : 'video'),
+      h('span', {}, flags.active ? 'Stop video' : 'Start video'),
+    );
     this.#callButton.title = flags.active ? 'Stop your camera and microphone' : 'Start your camera and microphone';
     const hasAudio = (this.#local?.stream.getAudioTracks().length ?? 0) > 0;
     const hasVideo = (this.#local?.stream.getVideoTracks().length ?? 0) > 0;
@@ -246,10 +308,12 @@ async function getMedia(): Promise<MediaStream> {
 
 function mediaErrorText(err: unknown): string {
   const name = err instanceof DOMException ? err.name : '';
-  if (name === 'NotAllowedError') return 'Camera and microphone access was denied. Allow it in the browser to start video.';
+  if (name === 'NotAllowedError')
+    return 'Camera and microphone access was denied. Allow it in the browser to start video.';
   if (name === 'NotFoundError') return 'No camera or microphone was found.';
   if (name === 'NotReadableError') return 'The camera or microphone is in use by another application.';
-  if (err instanceof Error && err.message === 'insecure') return 'Video needs a secure page: open the demo over https or on localhost.';
+  if (err instanceof Error && err.message === 'insecure')
+    return 'Video needs a secure page: open the demo over https or on localhost.';
   return `Could not start video: ${err instanceof Error ? err.message : String(err)}`;
 }
 

@@ -2,7 +2,7 @@
 
 type Child = Node | string | null | undefined | false;
 /** Attribute values (false/null/undefined leave the attribute out) and `on*` listeners. */
-type Attrs = Record<string, unknown>;
+type Attrs = Record<string, string | number | boolean | null | undefined | ((event: never) => void)>;
 
 /**
  * `h('button', { class: 'btn', 'aria-label': 'Send', onclick }, 'Send')`. Attributes whose value
@@ -25,7 +25,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-export function append(parent: Node, ...children: Child[]): void {
+function append(parent: Node, ...children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     parent.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
@@ -44,14 +44,14 @@ export function icon(name: string): SVGSVGElement {
 }
 
 /** Up to two initials for an avatar. */
-export function initials(name: string): string {
+function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0]![0], words[words.length - 1]![0]] : [...(words[0] ?? '?')].slice(0, 2);
   return letters.join('').toUpperCase();
 }
 
 /** A stable hue per name, so a person keeps their colour across reloads and pages. */
-export function hue(name: string): number {
+function hue(name: string): number {
   let hash = 0;
   for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)!) >>> 0;
   return hash % 360;

@@ -30,24 +30,38 @@ function boot(): void {
 function showJoinForm(options: PageOptions): void {
   document.title = 'stomprtc demo';
   // The card carries the brand; no top bar on this screen.
-  app.replaceChildren(joinForm(options, (chosen) => {
-    // The URL holds the choice, so a reload (or a shared link without the name) rejoins.
-    history.replaceState(null, '', toSearch(chosen) || location.pathname);
-    void enterRoom(chosen);
-  }));
+  app.replaceChildren(
+    joinForm(options, (chosen) => {
+      // The URL holds the choice, so a reload (or a shared link without the name) rejoins.
+      history.replaceState(null, '', toSearch(chosen) || location.pathname);
+      void enterRoom(chosen);
+    }),
+  );
 }
 
 function topbar(...extra: Array<Node | null>): HTMLElement {
-  return h('header', { class: 'topbar' },
-    h('a', { class: 'brand', href: location.pathname, 'aria-label': 'stomprtc demo home' },
-      h('span', { class: 'logo', 'aria-hidden': 'true' }), h('span', {}, 'stomprtc')),
-    ...extra);
+  return h(
+    'header',
+    { class: 'topbar' },
+    h(
+      'a',
+      { class: 'brand', href: location.pathname, 'aria-label': 'stomprtc demo home' },
+      h('span', { class: 'logo', 'aria-hidden': 'true' }),
+      h('span', {}, 'stomprtc'),
+    ),
+    ...extra,
+  );
 }
 
 /** A notification that goes away by itself (errors stay until dismissed). */
 function notify(text: string, kind: 'info' | 'error' = 'info'): void {
   const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
-  const toast = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', {}, text), close);
+  const toast = h(
+    'div',
+    { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', {}, text),
+    close,
+  );
   close.addEventListener('click', () => toast.remove());
   toasts.appendChild(toast);
   if (kind === 'info') setTimeout(() => toast.remove(), 5000);
@@ -55,27 +69,57 @@ function notify(text: string, kind: 'info' | 'error' = 'info'): void {
 
 async function enterRoom(options: PageOptions): Promise<void> {
   document.title = `${options.room} · stomprtc`;
-  const status = h('span', { class: 'status', 'data-testid': 'status', 'data-state': 'connecting', role: 'status', 'aria-live': 'polite', title: STATE_HINT.connecting }, 'connecting');
+  const status = h(
+    'span',
+    {
+      class: 'status',
+      'data-testid': 'status',
+      'data-state': 'connecting',
+      role: 'status',
+      'aria-live': 'polite',
+      title: STATE_HINT.connecting,
+    },
+    'connecting',
+  );
   const setStatus = (state: SessionState) => {
     status.textContent = state;
     status.dataset.state = state;
     status.title = STATE_HINT[state];
     banner.hidden = failed || (state !== 'reconnecting' && state !== 'closed');
-    bannerText.textContent = state === 'reconnecting'
-      ? 'Lost the connection to the server. Reconnecting… Peer-to-peer links stay up meanwhile.'
-      : 'Disconnected from the server.';
+    bannerText.textContent =
+      state === 'reconnecting'
+        ? 'Lost the connection to the server. Reconnecting… Peer-to-peer links stay up meanwhile.'
+        : 'Disconnected from the server.';
     reconnect.hidden = state !== 'closed';
   };
   const bannerText = h('span', {});
-  const reconnect = h('button', { type: 'button', class: 'btn btn-small', onclick: () => location.reload() }, 'Reconnect');
+  const reconnect = h(
+    'button',
+    { type: 'button', class: 'btn btn-small', onclick: () => location.reload() },
+    'Reconnect',
+  );
   const banner = h('div', { class: 'banner', role: 'alert', hidden: true }, bannerText, reconnect);
-  const badges = h('span', { class: 'badges' },
+  const badges = h(
+    'span',
+    { class: 'badges' },
     options.transport === 'sockjs' ? h('span', { class: 'badge', title: 'Signaling over SockJS' }, 'SockJS') : null,
-    options.relayOnly ? h('span', { class: 'badge warn', title: 'Every message goes through the server relay' }, 'relay only') : null);
-  const leave = h('button', {
-    type: 'button', class: 'btn btn-ghost btn-icon', 'aria-label': 'Leave room', title: 'Leave room',
-    onclick: () => { location.search = toSearch({ ...options, room: '' }); },
-  }, icon('log-out'));
+    options.relayOnly
+      ? h('span', { class: 'badge warn', title: 'Every message goes through the server relay' }, 'relay only')
+      : null,
+  );
+  const leave = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-ghost btn-icon',
+      'aria-label': 'Leave room',
+      title: 'Leave room',
+      onclick: () => {
+        location.search = toSearch({ ...options, room: '' });
+      },
+    },
+    icon('log-out'),
+  );
   const shareUrl = `${location.origin}${location.pathname}${toSearch(options, { withName: false })}`;
 
   const peers = new PeerList(shareUrl);
@@ -94,9 +138,24 @@ async function enterRoom(options: PageOptions): Promise<void> {
   });
 
   app.replaceChildren(
-    topbar(h('h1', { class: 'room-title' }, h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), h('span', { class: 'sr-only' }, 'Room '), options.room), badges, status, leave),
+    topbar(
+      h(
+        'h1',
+        { class: 'room-title' },
+        h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'),
+        h('span', { class: 'sr-only' }, 'Room '),
+        options.room,
+      ),
+      badges,
+      status,
+      leave,
+    ),
     banner,
-    h('main', { class: 'layout' }, h('div', { class: 'loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Joining…')),
+    h(
+      'main',
+      { class: 'layout' },
+      h('div', { class: 'loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Joining…'),
+    ),
   );
   const main = app.querySelector('main')!;
   let failed = false;
@@ -132,16 +191,27 @@ async function enterRoom(options: PageOptions): Promise<void> {
   const joined = room;
   // Leaving says goodbye to the others (over the data channel or the relay), so a reload shows up
   // at once as "left" and not as a member that might come back.
-  addEventListener('pagehide', () => { void joined.leave().catch(() => undefined); void session.close().catch(() => undefined); });
+  addEventListener('pagehide', () => {
+    void joined.leave().catch(() => undefined);
+    void session.close().catch(() => undefined);
+  });
 
   const nameOf = (peerId: string) => peers.name(peerId) ?? `Guest ${peerId.slice(0, 4)}`;
-  const call = new CallView(joined, {
-    nameOf,
-    announce: (flags) => {
-      try { joined.send(encode({ type: 'media', ...flags })); } catch { /* the next announce repeats it */ }
+  const call = new CallView(
+    joined,
+    {
+      nameOf,
+      announce: (flags) => {
+        try {
+          joined.send(encode({ type: 'media', ...flags }));
+        } catch {
+          /* the next announce repeats it */
+        }
+      },
+      notify: (text) => notify(text, 'error'),
     },
-    notify: (text) => notify(text, 'error'),
-  }, options.relayOnly ? 'Video calls need peer-to-peer links; this page is relay-only.' : undefined);
+    options.relayOnly ? 'Video calls need peer-to-peer links; this page is relay-only.' : undefined,
+  );
 
   peers.setSelf(options.name, options.relayOnly);
   for (const peer of joined.peers) peers.upsert(peer);
@@ -150,7 +220,11 @@ async function enterRoom(options: PageOptions): Promise<void> {
     peers.upsert(peer);
     chat.notice(`${nameOf(peer.id)} joined`);
     if (call.active) {
-      try { joined.sendTo(peer.id, encode({ type: 'media', ...call.flags })); } catch { /* it left again */ }
+      try {
+        joined.sendTo(peer.id, encode({ type: 'media', ...call.flags }));
+      } catch {
+        /* it left again */
+      }
     }
   });
   joined.on('peer-left', (peer, reason) => {
@@ -163,12 +237,28 @@ async function enterRoom(options: PageOptions): Promise<void> {
     peers.rekey(previousId, peer);
     call.rekey(previousId, peer.id);
   });
-  joined.on('link-state', ({ peerId, state }) => peers.setLink(peerId, state));
+  // A link change or agreed keys change whether the link is end-to-end encrypted: show the member anew.
+  const refresh = (peerId: string) => {
+    const peer = joined.peers.find((p) => p.id === peerId);
+    if (peer) peers.upsert(peer);
+  };
+  joined.on('link-state', ({ peerId, state }) => {
+    peers.setLink(peerId, state);
+    refresh(peerId);
+  });
+  joined.on('peer-secured', (peer) => peers.upsert(peer));
   joined.on('message', ({ from, data }) => {
-    const message = decode(data);
+    // The demo sends its own framed strings and bytes; a JSON value from another app reads as its text.
+    const message = decode(typeof data === 'string' || data instanceof Uint8Array ? data : JSON.stringify(data));
     switch (message.type) {
       case 'chat':
-        chat.add({ senderId: from, name: peers.name(from) ?? (message.name || nameOf(from)), text: message.text, own: false, at: new Date() });
+        chat.add({
+          senderId: from,
+          name: peers.name(from) ?? (message.name || nameOf(from)),
+          text: message.text,
+          own: false,
+          at: new Date(),
+        });
         break;
       case 'media':
         peers.setMedia(from, message);
@@ -192,10 +282,13 @@ async function enterRoom(options: PageOptions): Promise<void> {
 function failure(title: string, err: unknown): HTMLElement {
   const code = (err as { code?: string } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  return h('div', { class: 'failure', role: 'alert' },
+  return h(
+    'div',
+    { class: 'failure', role: 'alert' },
     h('h2', {}, title),
     h('p', {}, code ? `${code}: ${message}` : message),
-    h('button', { type: 'button', class: 'btn btn-primary', onclick: () => location.reload() }, 'Try again'));
+    h('button', { type: 'button', class: 'btn btn-primary', onclick: () => location.reload() }, 'Try again'),
+  );
 }
 
 boot();

@@ -13,7 +13,7 @@ export interface PageOptions {
 }
 
 /** The server's rule for room ids (PROTOCOL.md, Rooms). */
-export const ROOM_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const ROOM_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** The server's limit for display names. */
 export const MAX_NAME_LENGTH = 64;
 
@@ -53,7 +53,24 @@ export function validRoomId(room: string): boolean {
 
 /** A readable random room id for "new room". */
 export function randomRoomId(): string {
-  const words = ['amber', 'birch', 'cedar', 'delta', 'ember', 'fjord', 'grove', 'harbor', 'iris', 'juniper', 'koi', 'lumen', 'maple', 'nova', 'orbit', 'pine'];
+  const words = [
+    'amber',
+    'birch',
+    'cedar',
+    'delta',
+    'ember',
+    'fjord',
+    'grove',
+    'harbor',
+    'iris',
+    'juniper',
+    'koi',
+    'lumen',
+    'maple',
+    'nova',
+    'orbit',
+    'pine',
+  ];
   const pick = () => words[Math.floor(Math.random() * words.length)]!;
   return `${pick()}-${pick()}-${Math.floor(Math.random() * 900 + 100)}`;
 }

@@ -1,6 +1,7 @@
 /**
  * Who is in the room: yourself first, then one `data-testid="peer"` row per remote member with
- * its name and the live tier of the link to it (`data-link`).
+ * its name, the live tier of the link to it (`data-link`) and whether that link is end-to-end
+ * encrypted (`data-e2e` yes/no, a lock, and the pair's safety number to compare out of band).
  */
 import { avatar, h, icon } from './dom.js';
 import type { LinkTier } from '../src/index.js';
@@ -9,6 +10,9 @@ export interface PeerView {
   readonly id: string;
   readonly name: string;
   readonly link: LinkTier;
+  /** The link is end-to-end encrypted (p2p, turn, or the relay with agreed keys). */
+  readonly encrypted: boolean;
+  readonly safetyNumber?: string;
 }
 
 const TIERS: Record<LinkTier, { label: string; title: string }> = {
@@ -24,6 +28,7 @@ interface Row {
   readonly name: HTMLElement;
   readonly tier: HTMLElement;
   readonly media: HTMLElement;
+  readonly lock: HTMLElement;
   peer: PeerView;
 }
 
@@ -38,51 +43,88 @@ export class PeerList {
   constructor(shareUrl: string) {
     this.#count = h('span', { class: 'count', 'aria-label': 'members' }, '1');
     this.#list = h('ul', { class: 'peer-list', 'aria-label': 'Members' });
-    const copy = h('button', {
-      type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': 'Copy invite link',
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(shareUrl);
-          copy.lastChild!.textContent = 'Copied';
-        } catch {
-          // Clipboard denied (insecure origin, no focus): select the link so it can be copied by hand.
-          const range = document.createRange();
-          range.selectNodeContents(link);
-          getSelection()?.removeAllRanges();
-          getSelection()?.addRange(range);
-          copy.lastChild!.textContent = 'Select & copy';
-        }
-        setTimeout(() => { copy.lastChild!.textContent = 'Copy link'; }, 2000);
+    // Settles by itself (a denied clipboard falls back to selecting the link), so clicks need not await it.
+    const copyLink = async (): Promise<void> => {
+      try {
+        await navigator.clipboard.writeText(shareUrl);
+        copy.lastChild!.textContent = 'Copied';
+      } catch {
+        // Clipboard denied (insecure origin, no focus): select the link so it can be copied by hand.
+        const range = document.createRange();
+        range.selectNodeContents(link);
+        getSelection()?.removeAllRanges();
+        getSelection()?.addRange(range);
+        copy.lastChild!.textContent = 'Select & copy';
+      }
+      setTimeout(() => {
+        copy.lastChild!.textContent = 'Copy link';
+      }, 2000);
+    };
+    const copy = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-ghost btn-small',
+        'aria-label': 'Copy invite link',
+        onclick: () => void copyLink(),
       },
-    }, icon('link'), h('span', {}, 'Copy link'));
+      icon('link'),
+      h('span', {}, 'Copy link'),
+    );
     const link = h('code', { class: 'share-url' }, shareUrl);
-    this.#empty = h('div', { class: 'peers-empty' },
-      h('p', {}, 'Nobody else is here yet. Open this room in another tab or send the link:'), link, copy);
-    this.element = h('section', { class: 'panel peers', 'aria-labelledby': 'peers-title' },
+    this.#empty = h(
+      'div',
+      { class: 'peers-empty' },
+      h('p', {}, 'Nobody else is here yet. Open this room in another tab or send the link:'),
+      link,
+      copy,
+    );
+    this.element = h(
+      'section',
+      { class: 'panel peers', 'aria-labelledby': 'peers-title' },
       h('h2', { id: 'peers-title', class: 'panel-title' }, icon('users'), h('span', {}, 'In this room'), this.#count),
-      this.#list, this.#empty);
+      this.#list,
+      this.#empty,
+    );
   }
 
-  get size(): number { return this.#rows.size; }
+  get size(): number {
+    return this.#rows.size;
+  }
 
   setSelf(name: string, relayOnly: boolean): void {
     this.#self?.remove();
-    this.#self = h('li', { class: 'peer self', 'aria-label': `${name} (you)` },
+    this.#self = h(
+      'li',
+      { class: 'peer self', 'aria-label': `${name} (you)` },
       avatar(name),
       h('span', { class: 'peer-name' }, name),
-      h('span', { class: 'tier', 'data-tier': relayOnly ? 'relay' : 'self', title: relayOnly ? 'This page sends everything through the server relay' : 'This tab' }, relayOnly ? 'relay only' : 'you'));
+      h(
+        'span',
+        {
+          class: 'tier',
+          'data-tier': relayOnly ? 'relay' : 'self',
+          title: relayOnly ? 'This page sends everything through the server relay' : 'This tab',
+        },
+        relayOnly ? 'relay only' : 'you',
+      ),
+    );
     this.#list.prepend(this.#self);
   }
 
   upsert(peer: PeerView): void {
     const row = this.#rows.get(peer.id);
-    if (row) { this.#update(row, peer); return; }
+    if (row) {
+      this.#update(row, peer);
+      return;
+    }
     const name = h('span', { class: 'peer-name' });
     const tier = h('span', { class: 'tier' });
     const media = h('span', { class: 'peer-media' });
+    const lock = h('span', { class: 'peer-lock', 'data-testid': 'peer-lock' });
     const face = avatar(peer.name || `Guest ${peer.id.slice(0, 4)}`);
-    const element = h('li', { class: 'peer', 'data-testid': 'peer' }, face, name, media, tier);
-    const created: Row = { element, avatar: face, name, tier, media, peer };
+    const element = h('li', { class: 'peer', 'data-testid': 'peer' }, face, name, media, lock, tier);
+    const created: Row = { element, avatar: face, name, tier, media, lock, peer };
     this.#rows.set(peer.id, created);
     this.#list.appendChild(element);
     this.#update(created, peer);
@@ -97,7 +139,10 @@ export class PeerList {
   /** The same member came back under a new peer id (its signaling reconnected). */
   rekey(previousId: string, peer: PeerView): void {
     const row = this.#rows.get(previousId);
-    if (!row) { this.upsert(peer); return; }
+    if (!row) {
+      this.upsert(peer);
+      return;
+    }
     this.#rows.delete(previousId);
     this.#rows.set(peer.id, row);
     this.#update(row, peer);
@@ -140,6 +185,12 @@ export class PeerList {
     row.tier.textContent = tier.label;
     row.tier.dataset.tier = peer.link;
     row.tier.title = tier.title;
+    row.element.dataset.e2e = peer.encrypted ? 'yes' : 'no';
+    row.lock.textContent = peer.encrypted ? `🔒 ${peer.safetyNumber ?? ''}`.trim() : 'not encrypted';
+    row.lock.dataset.safetyNumber = peer.safetyNumber ?? '';
+    row.lock.title = peer.encrypted
+      ? `End-to-end encrypted${peer.safetyNumber ? `; compare this safety number with ${name} out of band` : ''}`
+      : 'Not end-to-end encrypted: the server can read what goes over this link';
   }
 
   #refresh(): void {

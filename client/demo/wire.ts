@@ -36,10 +36,19 @@ export function decode(data: string | Uint8Array): Decoded {
     try {
       const value = JSON.parse(data) as Partial<DemoMessage> | null;
       if (value?.type === 'chat' && typeof value.text === 'string') {
-        return { type: 'chat', text: value.text.slice(0, MAX_CHAT_LENGTH), name: typeof value.name === 'string' ? value.name : '' };
+        return {
+          type: 'chat',
+          text: value.text.slice(0, MAX_CHAT_LENGTH),
+          name: typeof value.name === 'string' ? value.name : '',
+        };
       }
       if (value?.type === 'media') {
-        return { type: 'media', video: value.video === true, audio: value.audio === true, active: value.active === true };
+        return {
+          type: 'media',
+          video: value.video === true,
+          audio: value.audio === true,
+          active: value.active === true,
+        };
       }
     } catch {
       // Not ours: shown as text below.

@@ -83,7 +83,8 @@ describeWith(chromiumMissing, 'demo app in Chromium: chat', () => {
   it('three pages form a full mesh: every page sees two p2p peers and every message', async () => {
     const room = roomId('three');
     const pages = [];
-    for (const name of ['Ann', 'Bob', 'Cy']) pages.push(await world().open(name.toLowerCase(), `room=${room}&name=${name}`));
+    for (const name of ['Ann', 'Bob', 'Cy'])
+      pages.push(await world().open(name.toLowerCase(), `room=${room}&name=${name}`));
     for (const page of pages) await page.waitForPeers(2, 'p2p');
 
     for (const [i, page] of pages.entries()) await page.send(`message ${i} from ${page.name}`);
@@ -124,7 +125,9 @@ describeWith(chromiumMissing, 'demo app in Chromium: chat', () => {
     await ws.send('reply');
     await sock.waitForMessage(['Wes', 'reply']);
     // The page really used SockJS: no WebSocket to /ws was opened.
-    const endpoints = await sock.page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+    const endpoints = await sock.page.evaluate(() =>
+      performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname),
+    );
     expect(endpoints.some((p) => p.startsWith('/sockjs/'))).toBe(true);
   });
 });

@@ -24,10 +24,18 @@ describeWith(chromiumMissing, 'demo app in Chromium: reload', () => {
     expect(bobSees!.name).toBe('Ann');
 
     // The old Bob leaves (he says bye on pagehide) and the new one arrives: one row, new id.
-    await ann.page.waitForFunction((oldId) => {
-      const rows = [...document.querySelectorAll('[data-testid=peer]')];
-      return rows.length === 1 && rows[0]!.getAttribute('data-peer-id') !== oldId && rows[0]!.getAttribute('data-link') === 'p2p';
-    }, before!.id, { timeout: 20_000, polling: 100 });
+    await ann.page.waitForFunction(
+      (oldId) => {
+        const rows = [...document.querySelectorAll('[data-testid=peer]')];
+        return (
+          rows.length === 1 &&
+          rows[0]!.getAttribute('data-peer-id') !== oldId &&
+          rows[0]!.getAttribute('data-link') === 'p2p'
+        );
+      },
+      before!.id,
+      { timeout: 20_000, polling: 100 },
+    );
     const [after] = await ann.peers();
     expect(after!.name).toBe('Bob');
     expect(after!.id).not.toBe(before!.id);

@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** `CHROMIUM_PATH` overrides the Debian package's binary. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** Why the browser suites cannot run here, or undefined when they can (see requirements.ts). */
 export const chromiumMissing = existsSync(CHROMIUM_PATH)
   ? undefined
-  : `Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. `
-    + 'Install it (apt-get install chromium, or scripts/install-test-deps.sh) or set CHROMIUM_PATH; never "npx playwright install".';
+  : `Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. ` +
+    'Install it (apt-get install chromium, or scripts/install-test-deps.sh) or set CHROMIUM_PATH; never "npx playwright install".';
 
 const ARGS = [
   // Root in a container: no sandbox, no GPU, nothing that phones home or updates itself.
@@ -33,10 +33,16 @@ const ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more command-line switches (`--ignore-certificate-errors` for a self-signed server). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (chromiumMissing) throw new Error(chromiumMissing);
   // Each launch gets a fresh temporary profile from playwright.
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, chromiumSandbox: false });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...ARGS, ...extraArgs],
+    chromiumSandbox: false,
+  });
 }
 
 /** A page in its own context (its own storage, like another person's browser) that keeps errors. */
@@ -54,6 +60,8 @@ export interface PageOptions {
   readonly colorScheme?: 'light' | 'dark';
   /** Device pixels per CSS pixel (2 for crisp screenshots). @default 1 */
   readonly deviceScaleFactor?: number;
+  /** Runs in the page before any of its own scripts (to take an API away, say). */
+  readonly initScript?: string;
 }
 
 export async function openPage(browser: Browser, url: string, options: PageOptions = {}): Promise<WatchedPage> {
@@ -63,6 +71,7 @@ export async function openPage(browser: Browser, url: string, options: PageOptio
     deviceScaleFactor: options.deviceScaleFactor ?? 1,
     permissions: ['camera', 'microphone'],
   });
+  if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const errors: string[] = [];
   const log: string[] = [];

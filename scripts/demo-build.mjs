@@ -1,6 +1,7 @@
 /**
  * Builds the demo app with Vite (vite.config.ts) when its output is missing or older than any of
- * its sources. Used by `npm start`, the screenshot script and the browser tests.
+ * its sources. Used by `npm start`, the screenshot script and the browser tests. Plain JavaScript
+ * (types in demo-build.d.mts) so that `npm start` runs without TypeScript tooling.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,7 +12,8 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Everything the bundle is made from: a change in any of these makes the build stale. */
 const SOURCES = ['client/demo', 'client/src', 'shared/src', 'vite.config.ts', 'package-lock.json'];
 
-function newestMtimeMs(path: string): number {
+/** @param {string} path */
+function newestMtimeMs(path) {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
@@ -21,21 +23,18 @@ function newestMtimeMs(path: string): number {
 }
 
 /** True when `outDir` has no index.html or one older than a source. */
-export function demoIsStale(outDir: string): boolean {
+/** @param {string} outDir */
+export function demoIsStale(outDir) {
   const index = join(resolve(REPO_ROOT, outDir), 'index.html');
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
   return SOURCES.some((source) => newestMtimeMs(resolve(REPO_ROOT, source)) > built);
 }
 
-export interface BuildOptions {
-  /** Vite's own progress output. @default false */
-  readonly verbose?: boolean;
-}
-
 /** Runs `vite build` through Vite's JS API into `outDir` (relative to the repository root). */
-export async function buildDemo(outDir: string, options: BuildOptions = {}): Promise<void> {
-  let vite: typeof import('vite');
+/** @param {string} outDir @param {import('./demo-build.d.mts').BuildOptions} options */
+export async function buildDemo(outDir, options = {}) {
+  let vite;
   try {
     vite = await import('vite');
   } catch {
@@ -56,7 +55,8 @@ export async function buildDemo(outDir: string, options: BuildOptions = {}): Pro
 }
 
 /** Builds unless the output is up to date; says which it did. */
-export async function ensureDemo(outDir: string, options: BuildOptions = {}): Promise<'built' | 'fresh'> {
+/** @param {string} outDir @param {import('./demo-build.d.mts').BuildOptions} options @returns {Promise<'built' | 'fresh'>} */
+export async function ensureDemo(outDir, options = {}) {
   if (!demoIsStale(outDir)) return 'fresh';
   await buildDemo(outDir, options);
   return 'built';
