@@ -8,15 +8,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AckMode, Broker, Subscriber } from '../../server/src/broker/broker.js';
+import type { AckMode, Broker, Subscriber } from '../../server/src/broker/types.js';
 import type { StompRtcError } from '../../shared/src/errors.js';
 import { createHeaders, textDecoder, textEncoder, type StompFrame } from '../../shared/src/stomp/frame.js';
-import { until } from '../helpers/server.js';
+import { stompClient, until, type TestClient, type TestServer } from '../helpers/server.js';
 
 export interface ContractBroker {
   readonly broker: Broker;
   close(): Promise<void>;
 }
+
+/**
+ * Servers on this broker for the room contract, with `env` (limits): `count` nodes of one cluster
+ * with the relay; the in-memory broker is one node, so all `count` are that node.
+ */
+export type ContractServers = (
+  count: number,
+  env: Record<string, string>,
+) => Promise<{ servers: TestServer[]; close(): Promise<void> }>;
 
 /** A subscriber that records every frame it is handed, and any abort. */
 export interface Recorder extends Subscriber {
@@ -27,7 +36,7 @@ export interface Recorder extends Subscriber {
   received(count: number): Promise<StompFrame[]>;
 }
 
-export function recorder(sessionId: string): Recorder {
+function recorder(sessionId: string): Recorder {
   const frames: StompFrame[] = [];
   const aborts: StompRtcError[] = [];
   return {
@@ -38,7 +47,10 @@ export function recorder(sessionId: string): Recorder {
     abort: (err) => aborts.push(err),
     bodies: () => frames.map((f) => textDecoder.decode(f.body)),
     received: async (count) => {
-      await until(() => frames.length >= count, `${sessionId} has ${count} MESSAGE frames (has ${frames.length}: ${frames.map((f) => textDecoder.decode(f.body)).join(', ')})`);
+      await until(
+        () => frames.length >= count,
+        `${sessionId} has ${count} MESSAGE frames (has ${frames.length}: ${frames.map((f) => textDecoder.decode(f.body)).join(', ')})`,
+      );
       return frames;
     },
   };
@@ -50,7 +62,8 @@ function ackIdOf(frame: StompFrame | undefined): string {
   return id;
 }
 
-export function brokerContract(name: string, create: () => Promise<ContractBroker>): void {
+export function brokerContract(name: string, create: () => Promise<ContractBroker>, servers: ContractServers): void {
+  roomContract(name, servers);
   describe(`broker contract: ${name}`, () => {
     let under: ContractBroker;
     let broker: Broker;
@@ -65,6 +78,9 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
     });
 
     afterEach(async () => {
+      const pending = confirms;
+      confirms = [];
+      await Promise.all(pending);
       for (const session of sessions) broker.removeSession(session);
       sessions.clear();
       await under.close();
@@ -75,9 +91,23 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
       sessions.add(sessionId);
       return recorder(sessionId);
     };
-    const publish = (destination: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-      broker.publish({ destination, headers: createHeaders(Object.entries(headers)), body: typeof body === 'string' ? textEncoder.encode(body) : body });
-    const subscribe = async (subscriber: Subscriber, destination: string, ack: AckMode = 'auto', id = 'sub', clientDestination = destination) => {
+    /** Confirmations of queue messages (the relay's), awaited before the broker closes: a refusal fails the test. */
+    let confirms: Array<Promise<void>> = [];
+    const publish = (destination: string, body: string | Uint8Array, headers: Record<string, string> = {}) => {
+      const confirmed = broker.publish({
+        destination,
+        headers: createHeaders(Object.entries(headers)),
+        body: typeof body === 'string' ? textEncoder.encode(body) : body,
+      });
+      if (confirmed) confirms.push(confirmed);
+    };
+    const subscribe = async (
+      subscriber: Subscriber,
+      destination: string,
+      ack: AckMode = 'auto',
+      id = 'sub',
+      clientDestination = destination,
+    ) => {
       await broker.subscribe(subscriber, { id, destination, clientDestination, ack });
     };
 
@@ -114,9 +144,14 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
         const a = who('a');
         await subscribe(a, `/topic/${unique}/news`, 'auto', 'my-sub');
         const carried = {
-          'content-type': 'text/plain;charset=utf-8', colour: 'blue', 'with:colon': 'line\nbreak\\slash',
+          'content-type': 'text/plain;charset=utf-8',
+          colour: 'blue',
+          'with:colon': 'line\nbreak\\slash',
           // Names RabbitMQ would act on or add itself: they must come through as plain user headers.
-          priority: '9', 'reply-to': `/queue/${unique}-nowhere`, persistent: 'true', expiration: '1',
+          priority: '9',
+          'reply-to': `/queue/${unique}-nowhere`,
+          persistent: 'true',
+          expiration: '1',
         };
         publish(`/topic/${unique}/news`, 'hello', carried);
         const [message] = await a.received(1);
@@ -262,7 +297,7 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
         expect(a.frames).toHaveLength(2);
       });
 
-      it('refuses ACK and NACK of an unknown id, or of another session\'s delivery', async () => {
+      it("refuses ACK and NACK of an unknown id, or of another session's delivery", async () => {
         const a = who('a');
         await subscribe(a, `/queue/${unique}-work`, 'client');
         publish(`/queue/${unique}-work`, 'mine');
@@ -278,7 +313,8 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
 
     describe('per-session user queues', () => {
       const userQueue = (session: string) => `/queue/signal-${unique}~user~${session}`;
-      const subscribeUser = (s: Recorder, ack: AckMode = 'auto') => subscribe(s, userQueue(s.sessionId), ack, 'signal', '/user/queue/signal');
+      const subscribeUser = (s: Recorder, ack: AckMode = 'auto') =>
+        subscribe(s, userQueue(s.sessionId), ack, 'signal', '/user/queue/signal');
 
       it('delivers to the session subscribed to its user queue only, as /user/queue/...', async () => {
         const [a, b] = [who('a'), who('b')];
@@ -315,6 +351,118 @@ export function brokerContract(name: string, create: () => Promise<ContractBroke
         await again.received(1);
         expect(again.bodies()).toEqual(['marker']);
       });
+    });
+  });
+}
+
+/**
+ * Rooms, signals and relay (PROTOCOL.md § Rooms), end to end over the broker: peers on every node
+ * of the cluster see one room. With the in-memory broker the "nodes" are one server.
+ */
+function roomContract(name: string, start: ContractServers): void {
+  describe(`room contract: ${name}`, () => {
+    const clients: TestClient[] = [];
+    let closeServers: (() => Promise<void>) | undefined;
+    let room: string;
+
+    beforeEach(() => {
+      room = `r-${randomBytes(4).toString('hex')}`;
+    });
+
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await closeServers?.();
+      closeServers = undefined;
+    });
+
+    const peers = async (count: number, env: Record<string, string> = {}) => {
+      const started = await start(count, env);
+      closeServers = () => started.close();
+      const out: TestClient[] = [];
+      for (const server of started.servers) {
+        const c = await stompClient(server);
+        clients.push(c);
+        out.push(c);
+      }
+      return out;
+    };
+    const join = async (c: TestClient, name = '') => {
+      const sub = c.subscribe(`/topic/room/${room}`, { 'display-name': name });
+      const welcome = await sub.json();
+      return { sub, welcome };
+    };
+    const errorCode = async (c: TestClient) => JSON.parse((await c.errors.next()).body).code as string;
+
+    it('welcomes each joiner with every member and tells every member of joins and leaves', async () => {
+      const [a, b, c] = await peers(3);
+      const inA = await join(a!, 'Ann');
+      expect(inA.welcome).toMatchObject({ type: 'welcome', self: a!.peerId, peers: [] });
+      expect(await inA.sub.json()).toEqual({ type: 'peer-joined', peer: { id: a!.peerId, name: 'Ann' } });
+      const inB = await join(b!, 'Ben');
+      expect(inB.welcome.peers).toEqual([{ id: a!.peerId, name: 'Ann' }]);
+      expect(await inA.sub.json()).toEqual({ type: 'peer-joined', peer: { id: b!.peerId, name: 'Ben' } });
+      const inC = await join(c!, 'Cy');
+      expect(inC.welcome.peers).toHaveLength(2);
+      expect(inC.welcome.peers).toEqual(
+        expect.arrayContaining([
+          { id: a!.peerId, name: 'Ann' },
+          { id: b!.peerId, name: 'Ben' },
+        ]),
+      );
+      await b!.close();
+      expect(await inA.sub.json()).toEqual({ type: 'peer-joined', peer: { id: c!.peerId, name: 'Cy' } });
+      expect(await inA.sub.json()).toEqual({ type: 'peer-left', peer: { id: b!.peerId }, reason: 'disconnected' });
+      inC.sub.unsubscribe();
+      expect(await inA.sub.json()).toEqual({ type: 'peer-left', peer: { id: c!.peerId }, reason: 'left' });
+    });
+
+    it('delivers a signal to the addressee alone with from stamped by the server; refuses an unknown addressee', async () => {
+      const [a, b, c] = await peers(3);
+      const signals = [b!, c!].map((p) => p.subscribe('/user/queue/signal'));
+      for (const p of [a!, b!, c!]) await join(p);
+      await Promise.all([b!.sync(), c!.sync()]);
+      a!.send('/app/signal', '{"type":"offer"}', { room, to: b!.peerId, from: 'forged' });
+      const signal = await signals[0]!.next();
+      expect(signal.body).toBe('{"type":"offer"}');
+      expect(signal.headers).toMatchObject({ from: a!.peerId, room });
+      a!.send('/app/signal', '{}', { room, to: 'nobody' });
+      expect(await errorCode(a!)).toBe('UNKNOWN_PEER');
+      await c!.sync();
+      expect(signals[1]!.messages.pending).toEqual([]);
+    });
+
+    it('relays to every other member or to the listed ones, and to nobody when one listed is unknown', async () => {
+      const [a, b, c] = await peers(3);
+      const relays = [a!, b!, c!].map((p) => p.subscribe('/user/queue/relay'));
+      for (const p of [a!, b!, c!]) await join(p);
+      await Promise.all([a!.sync(), b!.sync(), c!.sync()]);
+      a!.send('/app/relay', 'all', { room });
+      for (const inbox of [relays[1]!, relays[2]!])
+        expect((await inbox.next()).headers).toMatchObject({ from: a!.peerId, room });
+      a!.send('/app/relay', 'some', { room, to: `${c!.peerId},nobody` });
+      expect(await errorCode(a!)).toBe('UNKNOWN_PEER');
+      a!.send('/app/relay', 'just c', { room, to: c!.peerId });
+      expect((await relays[2]!.next()).body).toBe('just c');
+      await b!.sync();
+      expect(relays[1]!.messages.pending).toEqual([]);
+      expect(relays[0]!.messages.pending).toEqual([]);
+    });
+
+    it("refuses a non-member's signal with NOT_A_MEMBER", async () => {
+      const [a, b] = await peers(2);
+      await join(b!);
+      a!.send('/app/signal', '{}', { room, to: b!.peerId });
+      expect(await errorCode(a!)).toBe('NOT_A_MEMBER');
+    });
+
+    it('holds MAX_ROOM_MEMBERS and MAX_ROOMS_PER_SESSION across the cluster', async () => {
+      const [a, b, c] = await peers(3, { MAX_ROOM_MEMBERS: '2', MAX_ROOMS_PER_SESSION: '1' });
+      await join(a!);
+      await join(b!);
+      c!.subscribe(`/topic/room/${room}`);
+      expect(await errorCode(c!)).toBe('ROOM_FULL');
+      a!.subscribe(`/topic/room/${room}-2`);
+      expect(await errorCode(a!)).toBe('TOO_MANY_ROOMS');
     });
   });
 }

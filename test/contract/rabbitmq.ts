@@ -3,16 +3,21 @@
  * scripts/start-rabbitmq-stomp.sh starts it, and a missing RabbitMQ fails the run instead of
  * quietly skipping the relay. Elsewhere the relay suites are skipped with the reason printed.
  */
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { describeWith } from '../helpers/requirements.js';
-import { RelayBroker, parseRelayUrl } from '../../server/src/broker/relay-broker.js';
+import { parseRelayUrl } from '../../server/src/broker/rabbitmq-wire.js';
+import { RelayBroker } from '../../server/src/broker/relay-broker.js';
 
 /** The relay under test; BROKER_RELAY_URL overrides it. */
 export const RELAY_URL = process.env.BROKER_RELAY_URL || 'stomp://guest:guest@127.0.0.1:61613';
 
 export const quietLog = { info() {}, warn() {}, error() {} };
 
-export function relayBroker(url = RELAY_URL, options: { reconnectDelayMs?: number; log?: typeof quietLog } = {}): RelayBroker {
+export function relayBroker(
+  url = RELAY_URL,
+  options: { reconnectDelayMs?: number; log?: typeof quietLog } = {},
+): RelayBroker {
   return new RelayBroker({
     endpoint: parseRelayUrl(url, '/'),
     limits: { maxUnackedPerSubscription: 1000 },
@@ -43,4 +48,13 @@ const why = `RabbitMQ STOMP is not reachable at ${new URL(RELAY_URL).host}: run 
 /** `describe` when RabbitMQ STOMP answers (see test/helpers/requirements.ts otherwise). */
 export function describeWithRabbitMq(name: string, body: () => void): void {
   describeWith(available ? undefined : why, name, body);
+}
+
+/**
+ * Deletes a test cluster's presence stream (`<CLUSTER_NAME>.presence`): streams are not removed by
+ * the `expires` policy that clears the other test queues. Best effort, through rabbitmqctl.
+ */
+export function deletePresenceStream(clusterName: string, nodeName?: string): Promise<void> {
+  const args = ['-q', ...(nodeName ? ['-n', nodeName] : []), 'delete_queue', `${clusterName}.presence`];
+  return new Promise((resolve) => execFile('rabbitmqctl', args, { timeout: 15_000 }, () => resolve()));
 }

@@ -1,6 +1,6 @@
 /** How the relay names our destinations on RabbitMQ's STOMP adapter (no RabbitMQ needed). */
 import { describe, expect, it } from 'vitest';
-import { parseRelayUrl, pathOfRoutingKey, routingKey, upstreamDestination } from '../../server/src/broker/relay-broker.js';
+import { parseRelayUrl, routingKey, upstreamDestination } from '../../server/src/broker/rabbitmq-wire.js';
 import { StompRtcError } from '../../shared/src/errors.js';
 
 function refusal(destination: string): string {
@@ -22,8 +22,10 @@ describe('relay destinations', () => {
   });
 
   it('maps routing keys back to the paths they came from, so no two topics share a key', () => {
+    // Paths never hold '%' (destination segments are [A-Za-z0-9._-], plus '~user~'), so this undoes routingKey.
+    const pathOf = (key: string) => key.replaceAll('.', '/').replaceAll('%2E', '.');
     for (const path of ['room/abc', 'room/a.b', 'a.b/c', 'a/b/c', 'x_y-z', 'room/a.b~user~Zx-9_']) {
-      expect(pathOfRoutingKey(routingKey(path))).toBe(path);
+      expect(pathOf(routingKey(path))).toBe(path);
     }
     expect(routingKey('a/b')).not.toBe(routingKey('a.b'));
   });
@@ -47,8 +49,18 @@ describe('relay destinations', () => {
 
   it('reads login, passcode, host and port from BROKER_RELAY_URL', () => {
     expect(parseRelayUrl('stomp://user%40x:p%3Ass@rabbit.test:61614', 'vh')).toEqual({
-      host: 'rabbit.test', port: 61614, login: 'user@x', passcode: 'p:ss', vhost: 'vh',
+      host: 'rabbit.test',
+      port: 61614,
+      login: 'user@x',
+      passcode: 'p:ss',
+      vhost: 'vh',
     });
-    expect(parseRelayUrl('stomp://rabbit.test', '/')).toEqual({ host: 'rabbit.test', port: 61613, login: 'guest', passcode: 'guest', vhost: '/' });
+    expect(parseRelayUrl('stomp://rabbit.test', '/')).toEqual({
+      host: 'rabbit.test',
+      port: 61613,
+      login: 'guest',
+      passcode: 'guest',
+      vhost: '/',
+    });
   });
 });

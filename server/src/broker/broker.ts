@@ -1,72 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import type { StompRtcError } from '../../../shared/src/errors.js';
-import type { StompFrame, StompHeaders } from '../../../shared/src/stomp/frame.js';
-import { messageFrame } from './message-frame.js';
-import { SubscriptionRegistry, type Subscription } from './subscription-registry.js';
-
-export type AckMode = 'auto' | 'client' | 'client-individual';
-
-/** The session side of a subscription: where MESSAGE frames go (the clientOutbound channel). */
-export interface Subscriber {
-  readonly sessionId: string;
-  /** Hands one MESSAGE to the session's outbound path. */
-  deliver(frame: StompFrame): void;
-  /** Ends the session with a fatal ERROR (the relay lost what backs its subscriptions). */
-  abort?(error: StompRtcError): void;
-}
-
-/** A message as the broker carries it: the SEND's destination, user headers and body. */
-export interface BrokerMessage {
-  readonly destination: string;
-  /** Headers carried to MESSAGE: user-defined ones and content-type (the spec's MUST for SEND). */
-  readonly headers: StompHeaders;
-  readonly body: Uint8Array;
-}
-
-export interface SubscribeRequest {
-  readonly id: string;
-  /** The broker destination (a `/user/...` one already resolved to this session). */
-  readonly destination: string;
-  /** The destination as the client named it; MESSAGE frames carry it back. */
-  readonly clientDestination: string;
-  readonly ack: AckMode;
-}
-
-/**
- * The broker channel. The in-memory broker (simple-broker.ts) and the RabbitMQ relay
- * (relay-broker.ts) implement it on one shared dispatch, and test/contract runs one suite against both.
- */
-export interface Broker {
-  /** False while the broker cannot serve (the relay lost RabbitMQ); /healthz reports 503. */
-  readonly available: boolean;
-  /**
-   * Registers the subscription at once; a returned promise settles when it is live upstream
-   * (the session sends the SUBSCRIBE's RECEIPT only then) or rejects with a StompRtcError.
-   */
-  subscribe(subscriber: Subscriber, request: SubscribeRequest): void | Promise<void>;
-  /** Returns false when the session has no such subscription. */
-  unsubscribe(sessionId: string, subscriptionId: string): boolean;
-  publish(message: BrokerMessage): void;
-  /** Returns false when no message awaits acknowledgement under that id. */
-  ack(sessionId: string, ackId: string): boolean;
-  nack(sessionId: string, ackId: string): boolean;
-  /** Drops every subscription of the session; unacknowledged queue messages go back for redelivery. */
-  removeSession(sessionId: string): void;
-  close(): Promise<void>;
-}
+import { headersFit } from '../../../shared/src/stomp/frame-encoder.js';
+import { isQueue } from './destinations.js';
+import { MessageEncoding, MessageFrame } from './message-frame.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
+import type {
+  Broker,
+  BrokerLimits,
+  BrokerMessage,
+  Delivery,
+  Subscriber,
+  SubscribeRequest,
+  Subscription,
+} from './types.js';
 
 /** Headers a SEND carries that describe the SEND itself and never reach subscribers. */
 export const SEND_ONLY_HEADERS: ReadonlySet<string> = new Set([
-  'destination', 'receipt', 'transaction', 'content-length',
+  'destination',
+  'receipt',
+  'transaction',
+  'content-length',
   // The server sets these on MESSAGE; a client must not forge them.
-  'message-id', 'subscription', 'ack', 'redelivered',
+  'message-id',
+  'subscription',
+  'ack',
+  'redelivered',
 ]);
-
-/** A delivery awaiting ACK or NACK; `upstreamAck` is the id the relay's upstream broker gave it. */
-export interface Delivery {
-  readonly message: BrokerMessage;
-  readonly upstreamAck?: string;
-}
 
 /**
  * The dispatch both brokers share (Spring's AbstractBrokerMessageHandler; socket.io's Adapter
@@ -77,9 +35,10 @@ export interface Delivery {
 export abstract class DispatchingBroker implements Broker {
   protected readonly registry = new SubscriptionRegistry();
   /** Which subscription holds an unacknowledged delivery, by its ack id. */
-  private readonly awaitingAck = new Map<string, Subscription>();
-  private readonly idPrefix = randomBytes(4).toString('hex') + '-';
-  private nextId = 0;
+  readonly #awaitingAck = new Map<string, Subscription>();
+  readonly #idPrefix = randomBytes(4).toString('hex') + '-';
+  readonly #fitsLegacy = new WeakMap<BrokerMessage, boolean>();
+  #nextId = 0;
 
   constructor(protected readonly limits: BrokerLimits) {}
 
@@ -88,7 +47,7 @@ export abstract class DispatchingBroker implements Broker {
   }
 
   abstract subscribe(subscriber: Subscriber, request: SubscribeRequest): void | Promise<void>;
-  abstract publish(message: BrokerMessage): void;
+  abstract publish(message: BrokerMessage): void | Promise<void>;
   abstract close(): Promise<void>;
   /** The subscription is gone (UNSUBSCRIBE or its session ended); `unacked` are its deliveries never settled. */
   protected abstract subscriptionRemoved(subscription: Subscription, unacked: Delivery[]): void;
@@ -98,7 +57,7 @@ export abstract class DispatchingBroker implements Broker {
   unsubscribe(sessionId: string, subscriptionId: string): boolean {
     const subscription = this.registry.remove(sessionId, subscriptionId);
     if (!subscription) return false;
-    this.subscriptionRemoved(subscription, this.forgetUnacked(subscription));
+    this.subscriptionRemoved(subscription, this.#forgetUnacked(subscription));
     return true;
   }
 
@@ -107,11 +66,11 @@ export abstract class DispatchingBroker implements Broker {
   }
 
   ack(sessionId: string, ackId: string): boolean {
-    return this.settle(sessionId, ackId, 'ack');
+    return this.#settle(sessionId, ackId, 'ack');
   }
 
   nack(sessionId: string, ackId: string): boolean {
-    return this.settle(sessionId, ackId, 'nack');
+    return this.#settle(sessionId, ackId, 'nack');
   }
 
   protected newSubscription(subscriber: Subscriber, request: SubscribeRequest): Subscription {
@@ -122,41 +81,64 @@ export abstract class DispatchingBroker implements Broker {
 
   /** "/topic": every local subscriber of the destination gets the message. */
   protected fanOut(destination: string, message: BrokerMessage): void {
-    for (const subscription of this.registry.ofDestination(destination)) this.deliver(subscription, message, false);
+    const subscriptions = this.registry.ofDestination(destination);
+    if (subscriptions.length === 0) return;
+    // Encoded once for all of them; each delivery adds only its own lines.
+    const encoding = new MessageEncoding(message, this.#newMessageId());
+    for (const subscription of subscriptions) this.deliver(subscription, message, false, undefined, encoding);
   }
 
   /** Hands one MESSAGE to a subscriber, keeping it for ACK/NACK when the subscription acknowledges. */
-  protected deliver(subscription: Subscription, message: BrokerMessage, redelivered: boolean, upstreamAck?: string): void {
-    const messageId = this.idPrefix + (this.nextId++).toString(36);
+  protected deliver(
+    subscription: Subscription,
+    message: BrokerMessage,
+    redelivered: boolean,
+    upstreamAck?: string,
+    encoding = new MessageEncoding(message, this.#newMessageId()),
+  ): void {
+    // An auto-ack first delivery carries the message's id; one that is acknowledged gets its own.
+    const messageId = subscription.ack === 'auto' && !redelivered ? encoding.messageId : this.#newMessageId();
     if (subscription.ack !== 'auto') {
       subscription.unacked.set(messageId, upstreamAck === undefined ? { message } : { message, upstreamAck });
-      this.awaitingAck.set(messageId, subscription);
-      if (!isQueue(subscription.destination)) this.forgetOldestTopicDelivery(subscription);
+      this.#awaitingAck.set(messageId, subscription);
+      if (!isQueue(subscription.destination)) this.#forgetOldestTopicDelivery(subscription);
     }
-    subscription.subscriber.deliver(messageFrame(subscription, message, messageId, redelivered));
+    subscription.subscriber.deliver(new MessageFrame(subscription, encoding, messageId, redelivered));
+  }
+
+  #newMessageId(): string {
+    return this.#idPrefix + (this.#nextId++).toString(36);
+  }
+
+  /** Whether the subscriber's STOMP version can carry the message's headers; the answer per message is kept. */
+  protected carries(subscription: Subscription, message: BrokerMessage): boolean {
+    if (subscription.subscriber.version !== '1.0') return true;
+    let fits = this.#fitsLegacy.get(message);
+    if (fits === undefined) this.#fitsLegacy.set(message, (fits = headersFit(message.headers, '1.0')));
+    return fits;
   }
 
   protected get unackedCount(): number {
-    return this.awaitingAck.size;
+    return this.#awaitingAck.size;
   }
 
   /**
    * Settles an ACK or NACK: "client" acknowledges cumulatively — every delivery to that
    * subscription up to this one — and "client-individual" only the one named (§SUBSCRIBE ack).
    */
-  private settle(sessionId: string, ackId: string, outcome: 'ack' | 'nack'): boolean {
-    const subscription = this.awaitingAck.get(ackId);
+  #settle(sessionId: string, ackId: string, outcome: 'ack' | 'nack'): boolean {
+    const subscription = this.#awaitingAck.get(ackId);
     if (!subscription || subscription.subscriber.sessionId !== sessionId) return false;
     const deliveries: Delivery[] = [];
     if (subscription.ack === 'client-individual') {
       deliveries.push(subscription.unacked.get(ackId)!);
       subscription.unacked.delete(ackId);
-      this.awaitingAck.delete(ackId);
+      this.#awaitingAck.delete(ackId);
     } else {
       for (const [id, delivery] of subscription.unacked) {
         deliveries.push(delivery);
         subscription.unacked.delete(id);
-        this.awaitingAck.delete(id);
+        this.#awaitingAck.delete(id);
         if (id === ackId) break;
       }
     }
@@ -164,27 +146,18 @@ export abstract class DispatchingBroker implements Broker {
     return true;
   }
 
-  private forgetUnacked(subscription: Subscription): Delivery[] {
+  #forgetUnacked(subscription: Subscription): Delivery[] {
     const deliveries = [...subscription.unacked.values()];
-    for (const id of subscription.unacked.keys()) this.awaitingAck.delete(id);
+    for (const id of subscription.unacked.keys()) this.#awaitingAck.delete(id);
     subscription.unacked.clear();
     return deliveries;
   }
 
   /** Topic deliveries are never redelivered, so acknowledgement bookkeeping for them is capped. */
-  private forgetOldestTopicDelivery(subscription: Subscription): void {
+  #forgetOldestTopicDelivery(subscription: Subscription): void {
     if (subscription.unacked.size <= this.limits.maxUnackedPerSubscription) return;
     const oldest = subscription.unacked.keys().next().value!;
     subscription.unacked.delete(oldest);
-    this.awaitingAck.delete(oldest);
+    this.#awaitingAck.delete(oldest);
   }
-}
-
-export interface BrokerLimits {
-  /** Unacknowledged deliveries a client-ack subscription may hold before delivery to it pauses. */
-  readonly maxUnackedPerSubscription: number;
-}
-
-export function isQueue(destination: string): boolean {
-  return destination.startsWith('/queue/');
 }

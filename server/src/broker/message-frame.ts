@@ -1,17 +1,142 @@
-import { createHeaders, type StompFrame } from '../../../shared/src/stomp/frame.js';
-import type { BrokerMessage } from './broker.js';
-import type { Subscription } from './subscription-registry.js';
+import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
+import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
+import type { BrokerMessage, Subscription } from './types.js';
+
+const NUL = 0;
+
+/** A subscription's `MESSAGE`, destination and subscription lines for one STOMP version. */
+interface SubscriptionLines {
+  readonly version: StompVersion;
+  /** Equal for subscriptions whose lines are equal (same destination and id, as `sub-0` often is). */
+  readonly key: string;
+  readonly bytes: Buffer;
+}
+
+/** Encoded once per subscription, for its session's version. */
+const subscriptionLines = new WeakMap<Subscription, SubscriptionLines>();
+
+function linesOf(subscription: Subscription, version: StompVersion): SubscriptionLines {
+  let lines = subscriptionLines.get(subscription);
+  if (lines?.version !== version) {
+    const headers = createHeaders([
+      ['destination', subscription.clientDestination],
+      ['subscription', subscription.id],
+    ]);
+    const text = `MESSAGE\n${headerLines('MESSAGE', headers, version)}`;
+    lines = { version, key: `${version}\n${text}`, bytes: Buffer.from(text) };
+    subscriptionLines.set(subscription, lines);
+  }
+  return lines;
+}
+
+/** Lines, then the delivery's own lines (ASCII), then the shared tail: one buffer, one copy of each. */
+function assemble(lines: Buffer, own: string, tail: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(lines.length + own.length + tail.length);
+  out.set(lines, 0);
+  out.write(own, lines.length, 'latin1');
+  out.set(tail, lines.length + own.length);
+  return out;
+}
+
+/**
+ * What the deliveries of one message share. The tail (user headers, content-length, the blank
+ * line, the body and the NUL) is encoded once per STOMP version. An auto-ack delivery carries the
+ * message's own `message-id`, the same for every subscriber (the spec asks it to identify the
+ * message, as ActiveMQ's does), so subscriptions with equal lines get the very same bytes: a
+ * fan-out to N `sub-0` subscribers encodes one frame, as a plain `ws` broadcast sends one buffer.
+ */
+export class MessageEncoding {
+  readonly message: BrokerMessage;
+  readonly messageId: string;
+  #tail12: Uint8Array | undefined;
+  #tailOther: { version: StompVersion; bytes: Uint8Array } | undefined;
+  /** Whole auto-ack frames by SubscriptionLines key: the first in fields (most messages have one), others in a map. */
+  #firstKey: string | undefined;
+  #firstFrame: Uint8Array | undefined;
+  #otherFrames: Map<string, Uint8Array> | undefined;
+
+  constructor(message: BrokerMessage, messageId: string) {
+    this.message = message;
+    this.messageId = messageId;
+  }
+
+  /** Throws TypeError when a header has no form in `version` (a line feed for STOMP 1.0). */
+  tail(version: StompVersion): Uint8Array {
+    if (version === '1.2') return (this.#tail12 ??= this.#encodeTail(version));
+    if (this.#tailOther?.version !== version) this.#tailOther = { version, bytes: this.#encodeTail(version) };
+    return this.#tailOther.bytes;
+  }
+
+  /** The whole MESSAGE of an auto-ack first delivery, shared by every subscription with these lines. */
+  autoAckFrame(lines: SubscriptionLines): Uint8Array {
+    if (lines.key === this.#firstKey) return this.#firstFrame!;
+    let bytes = this.#otherFrames?.get(lines.key);
+    if (bytes !== undefined) return bytes;
+    bytes = assemble(lines.bytes, `message-id:${this.messageId}\n`, this.tail(lines.version));
+    if (this.#firstKey === undefined) {
+      this.#firstKey = lines.key;
+      this.#firstFrame = bytes;
+    } else {
+      (this.#otherFrames ??= new Map()).set(lines.key, bytes);
+    }
+    return bytes;
+  }
+
+  #encodeTail(version: StompVersion): Uint8Array {
+    const { headers, body } = this.message;
+    const head = textEncoder.encode(`${headerLines('MESSAGE', headers, version)}content-length:${body.length}\n\n`);
+    const tail = new Uint8Array(head.length + body.length + 1);
+    tail.set(head, 0);
+    tail.set(body, head.length);
+    tail[tail.length - 1] = NUL;
+    return tail;
+  }
+}
 
 /**
  * The MESSAGE one subscription receives. "The MESSAGE frame SHOULD include a content-type header
- * if the SEND had one" and user-defined headers of the SEND are carried over (§MESSAGE).
+ * if the SEND had one" and user-defined headers of the SEND are carried over (§MESSAGE). On the
+ * wire it is the subscription's lines, the delivery's message-id (and ack, redelivered), then the
+ * shared tail; `headers` is built only when something reads it. A delivery that is acknowledged
+ * (or redelivered) has a message-id of its own, which is also its `ack` id.
  */
-export function messageFrame(subscription: Subscription, message: BrokerMessage, messageId: string, redelivered: boolean): StompFrame {
-  const headers = createHeaders(Object.entries(message.headers));
-  headers.destination = subscription.clientDestination;
-  headers['message-id'] = messageId;
-  headers.subscription = subscription.id;
-  if (subscription.ack !== 'auto') headers.ack = messageId;
-  if (redelivered) headers.redelivered = 'true';
-  return { command: 'MESSAGE', headers, body: message.body };
+export class MessageFrame implements SelfEncodingFrame {
+  readonly command = 'MESSAGE' as const;
+  readonly #subscription: Subscription;
+  readonly #encoding: MessageEncoding;
+  readonly #messageId: string;
+  readonly #redelivered: boolean;
+
+  constructor(subscription: Subscription, encoding: MessageEncoding, messageId: string, redelivered: boolean) {
+    this.#subscription = subscription;
+    this.#encoding = encoding;
+    this.#messageId = messageId;
+    this.#redelivered = redelivered;
+  }
+
+  get body(): Uint8Array {
+    return this.#encoding.message.body;
+  }
+
+  get headers(): StompHeaders {
+    const headers = createHeaders([
+      ['destination', this.#subscription.clientDestination],
+      ['subscription', this.#subscription.id],
+      ['message-id', this.#messageId],
+    ]);
+    if (this.#subscription.ack !== 'auto') headers.ack = this.#messageId;
+    if (this.#redelivered) headers.redelivered = 'true';
+    for (const [name, value] of Object.entries(this.#encoding.message.headers)) headers[name] = value;
+    return headers;
+  }
+
+  encode(version: StompVersion): Uint8Array {
+    const lines = linesOf(this.#subscription, version);
+    if (this.#subscription.ack === 'auto' && !this.#redelivered) return this.#encoding.autoAckFrame(lines);
+    // Message ids are [0-9a-z-]: no escaping, one byte per character.
+    let own = `message-id:${this.#messageId}\n`;
+    if (this.#subscription.ack !== 'auto') own += `ack:${this.#messageId}\n`;
+    if (this.#redelivered) own += 'redelivered:true\n';
+    return assemble(lines.bytes, own, this.#encoding.tail(version));
+  }
 }

@@ -3,7 +3,9 @@ import { createHeaders, frame, type StompFrame } from '../../../shared/src/stomp
 import { FrameDecoder } from '../../../shared/src/stomp/frame-decoder.js';
 import { encodeFrame, HEARTBEAT_EOL } from '../../../shared/src/stomp/frame-encoder.js';
 import type { DecoderLimits } from '../../../shared/src/stomp/limits.js';
+import { HEARTBEAT_MAX_MS } from '../config.js';
 import { Heartbeat, negotiateHeartbeat, parseHeartbeatHeader } from '../stomp/heartbeat.js';
+import { WriteBatch } from '../transport/write-batch.js';
 
 export interface StompTcpOptions {
   readonly host: string;
@@ -33,18 +35,31 @@ export type ConnectionState = 'connecting' | 'connected' | 'closed';
  * by `subscription`, RECEIPTs as promises, heart-beats. Deliberately no reconnect: the relay decides
  * what a lost connection means. Any ERROR frame ends the connection ("the server MUST then close
  * the connection", §ERROR), and `closed` fires exactly once with the reason.
+ *
+ * What is sent within one iteration of the event loop goes out in one write (WriteBatch,
+ * `immediate`): the system connection carries the SENDs of every session of the node, each from its
+ * own socket callback, so a per-tick batch would rarely hold two. One segment of many frames costs
+ * RabbitMQ one read, not one each.
  */
 export class StompTcpConnection {
   state: ConnectionState = 'connecting';
   /** Called once when the connection ends; `error` is undefined after our own disconnect(). */
   onClose: (error: Error | undefined) => void = () => {};
 
-  private readonly subscriptions = new Map<string, (message: StompFrame) => void>();
-  private readonly receipts = new Map<string, { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
-  private nextReceipt = 0;
-  private heartbeat: Heartbeat | undefined;
+  readonly #subscriptions = new Map<string, (message: StompFrame) => void>();
+  readonly #receipts = new Map<string, { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  #nextReceipt = 0;
+  #heartbeat: Heartbeat | undefined;
 
-  private constructor(private readonly socket: Socket, private readonly options: StompTcpOptions) {}
+  readonly #socket: Socket;
+  readonly #batch: WriteBatch;
+  readonly #options: StompTcpOptions;
+
+  private constructor(socket: Socket, options: StompTcpOptions) {
+    this.#socket = socket;
+    this.#batch = new WriteBatch(socket, 'immediate');
+    this.#options = options;
+  }
 
   /** Opens the TCP connection and completes CONNECT; rejects on refusal, ERROR or timeout. */
   static open(options: StompTcpOptions): Promise<StompTcpConnection> {
@@ -52,47 +67,55 @@ export class StompTcpConnection {
     socket.setNoDelay(true);
     const connection = new StompTcpConnection(socket, options);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => connection.fail(new Error(`no CONNECTED from ${options.host}:${options.port} within ${options.timeoutMs} ms`)), options.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          connection.#fail(
+            new Error(`no CONNECTED from ${options.host}:${options.port} within ${options.timeoutMs} ms`),
+          ),
+        options.timeoutMs,
+      );
       connection.onClose = (error) => {
         clearTimeout(timer);
         reject(error ?? new Error('closed before CONNECTED'));
       };
-      connection.onConnected = (connected) => {
+      connection.#onConnected = (connected) => {
         clearTimeout(timer);
         connection.onClose = () => {};
-        connection.connected(connected);
+        connection.#connected(connected);
         resolve(connection);
       };
       socket.once('connect', () => {
-        connection.write(frame('CONNECT', {
-          'accept-version': '1.2',
-          host: options.vhost,
-          login: options.login,
-          passcode: options.passcode,
-          'heart-beat': `${options.heartbeatMs},${options.heartbeatMs}`,
-        }));
+        connection.#write(
+          frame('CONNECT', {
+            'accept-version': '1.2',
+            host: options.vhost,
+            login: options.login,
+            passcode: options.passcode,
+            'heart-beat': `${options.heartbeatMs},${options.heartbeatMs}`,
+          }),
+        );
       });
-      connection.listen();
+      connection.#listen();
     });
   }
 
   /** Sends a frame; throws if the connection is no longer open. */
   send(outbound: StompFrame): void {
     if (this.state !== 'connected') throw new Error(`cannot send ${outbound.command}: the connection is ${this.state}`);
-    this.write(outbound);
+    this.#write(outbound);
   }
 
   /** Sends a frame with a `receipt` header and resolves when the RECEIPT arrives. */
   request(outbound: StompFrame): Promise<void> {
-    const id = `rcpt-${this.nextReceipt++}`;
+    const id = `rcpt-${this.#nextReceipt++}`;
     const headers = createHeaders(Object.entries(outbound.headers));
     headers.receipt = id;
     const arrived = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.receipts.delete(id);
-        reject(new Error(`no RECEIPT for ${outbound.command} within ${this.options.timeoutMs} ms`));
-      }, this.options.timeoutMs);
-      this.receipts.set(id, { resolve, reject, timer });
+        this.#receipts.delete(id);
+        reject(new Error(`no RECEIPT for ${outbound.command} within ${this.#options.timeoutMs} ms`));
+      }, this.#options.timeoutMs);
+      this.#receipts.set(id, { resolve, reject, timer });
     });
     this.send({ command: outbound.command, headers, body: outbound.body });
     return arrived;
@@ -100,11 +123,11 @@ export class StompTcpConnection {
 
   /** Routes MESSAGE frames carrying `subscription:<id>` to `handler`. */
   subscribe(id: string, handler: (message: StompFrame) => void): void {
-    this.subscriptions.set(id, handler);
+    this.#subscriptions.set(id, handler);
   }
 
   unsubscribe(id: string): void {
-    this.subscriptions.delete(id);
+    this.#subscriptions.delete(id);
   }
 
   /** DISCONNECT with a receipt (so the broker has handled every earlier frame), then close. */
@@ -115,96 +138,106 @@ export class StompTcpConnection {
     } catch {
       // Closing anyway; the broker treats a dropped connection like a DISCONNECT.
     }
-    this.finish(undefined);
+    this.#finish(undefined);
   }
 
   /** Closes at once; the broker requeues what this connection held unacknowledged. */
   destroy(): void {
-    this.finish(undefined);
+    this.#finish(undefined);
   }
 
-  private onConnected: (connected: StompFrame) => void = () => {};
+  #onConnected: (connected: StompFrame) => void = () => {};
 
-  private listen(): void {
-    const decoder = new FrameDecoder({ version: '1.2', limits: this.options.limits }, (f) => this.onFrame(f), () => {});
-    this.socket.on('data', (chunk: Buffer) => {
-      this.heartbeat?.noteInbound();
+  #listen(): void {
+    const decoder = new FrameDecoder(
+      { version: '1.2', limits: this.#options.limits },
+      (f) => this.#onFrame(f),
+      () => {},
+    );
+    this.#socket.on('data', (chunk: Buffer) => {
+      this.#heartbeat?.noteInbound();
       try {
         decoder.push(chunk);
       } catch (err) {
-        this.fail(err instanceof Error ? err : new Error(String(err)));
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    this.socket.on('error', (err) => this.fail(err));
-    this.socket.on('close', () => this.fail(new Error(`connection to ${this.options.host}:${this.options.port} closed`)));
+    this.#socket.on('error', (err) => this.#fail(err));
+    this.#socket.on('close', () =>
+      this.#fail(new Error(`connection to ${this.#options.host}:${this.#options.port} closed`)),
+    );
   }
 
-  private onFrame(received: StompFrame): void {
+  #onFrame(received: StompFrame): void {
     switch (received.command) {
       case 'CONNECTED':
-        if (this.state === 'connecting') this.onConnected(received);
+        if (this.state === 'connecting') this.#onConnected(received);
         return;
       case 'MESSAGE': {
         const id = received.headers.subscription;
-        if (id !== undefined) this.subscriptions.get(id)?.(received);
+        if (id !== undefined) this.#subscriptions.get(id)?.(received);
         return;
       }
       case 'RECEIPT': {
         const id = received.headers['receipt-id'] ?? '';
-        const waiting = this.receipts.get(id);
+        const waiting = this.#receipts.get(id);
         if (!waiting) return;
-        this.receipts.delete(id);
+        this.#receipts.delete(id);
         clearTimeout(waiting.timer);
         waiting.resolve();
         return;
       }
       case 'ERROR':
         if (received.headers.message === IN_FLIGHT_AFTER_UNSUBSCRIBE) return;
-        this.fail(new Error(`ERROR from the broker: ${received.headers.message ?? ''} ${Buffer.from(received.body).toString('utf8').trim()}`.trim()));
+        this.#fail(
+          new Error(
+            `ERROR from the broker: ${received.headers.message ?? ''} ${Buffer.from(received.body).toString('utf8').trim()}`.trim(),
+          ),
+        );
         return;
       default:
-        this.fail(new Error(`unexpected ${received.command} frame from the broker`));
+        this.#fail(new Error(`unexpected ${received.command} frame from the broker`));
     }
   }
 
-  private connected(connected: StompFrame): void {
+  #connected(connected: StompFrame): void {
     this.state = 'connected';
-    const offered = parseHeartbeatHeader(connected.headers['heart-beat']) ?? [0, 0];
+    const offered = parseHeartbeatHeader(connected.headers['heart-beat'], HEARTBEAT_MAX_MS) ?? [0, 0];
     // The server's offer read as a client's: what it can send, what it wants.
-    this.heartbeat = new Heartbeat(
-      negotiateHeartbeat(offered, this.options.heartbeatMs),
-      this.options.heartbeatMs,
-      () => this.writeBytes(HEARTBEAT_EOL),
-      (silentMs) => this.fail(new Error(`no data or heart-beat from the broker for ${silentMs} ms`)),
-    );
-    this.heartbeat.start();
+    this.#heartbeat = new Heartbeat(negotiateHeartbeat(offered, this.#options.heartbeatMs), this.#options.heartbeatMs, {
+      sendHeartbeat: () => this.#writeBytes(HEARTBEAT_EOL),
+      heartbeatTimedOut: (silentMs) =>
+        this.#fail(new Error(`no data or heart-beat from the broker for ${silentMs} ms`)),
+    });
   }
 
-  private write(outbound: StompFrame): void {
-    this.writeBytes(encodeFrame(outbound, '1.2'));
+  #write(outbound: StompFrame): void {
+    this.#writeBytes(encodeFrame(outbound, '1.2'));
   }
 
-  private writeBytes(bytes: Uint8Array): void {
-    if (this.socket.destroyed) return;
-    this.socket.write(bytes);
-    this.heartbeat?.noteOutbound();
+  #writeBytes(bytes: Uint8Array): void {
+    if (this.#socket.destroyed) return;
+    this.#batch.open();
+    this.#socket.write(bytes);
+    this.#batch.wrote(bytes.length);
+    this.#heartbeat?.noteOutbound();
   }
 
-  private fail(error: Error): void {
-    this.finish(error);
+  #fail(error: Error): void {
+    this.#finish(error);
   }
 
-  private finish(error: Error | undefined): void {
+  #finish(error: Error | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.heartbeat?.stop();
-    this.socket.destroy();
-    for (const waiting of this.receipts.values()) {
+    this.#heartbeat?.stop();
+    this.#socket.destroy();
+    for (const waiting of this.#receipts.values()) {
       clearTimeout(waiting.timer);
       waiting.reject(error ?? new Error('connection closed'));
     }
-    this.receipts.clear();
-    this.subscriptions.clear();
+    this.#receipts.clear();
+    this.#subscriptions.clear();
     this.onClose(error);
   }
 }
