@@ -3,8 +3,8 @@
  * record what they are handed. No sockets, no sessions.
  */
 import { describe, expect, it } from 'vitest';
-import { SimpleBroker } from '../../server/src/broker/simple-broker.js';
-import type { AckMode, Subscriber } from '../../server/src/broker/broker.js';
+import { SimpleBroker, type SimpleBrokerLimits } from '../../server/src/broker/simple-broker.js';
+import type { AckMode, Subscriber } from '../../server/src/broker/types.js';
 import { StompRtcError } from '../../shared/src/errors.js';
 import { createHeaders, textDecoder, textEncoder, type StompFrame } from '../../shared/src/stomp/frame.js';
 
@@ -16,18 +16,57 @@ interface Recorder extends Subscriber {
 
 function recorder(sessionId: string): Recorder {
   const frames: StompFrame[] = [];
-  return { sessionId, frames, deliver: (f) => frames.push(f), bodies: () => frames.map((f) => textDecoder.decode(f.body)) };
+  return {
+    sessionId,
+    frames,
+    deliver: (f) => frames.push(f),
+    bodies: () => frames.map((f) => textDecoder.decode(f.body)),
+  };
 }
 
-function brokerWith(limits: { maxUnackedPerSubscription?: number; maxQueueDepth?: number } = {}): SimpleBroker {
-  return new SimpleBroker({ maxUnackedPerSubscription: 1000, maxQueueDepth: 10_000, ...limits });
+function brokerWith(limits: Partial<SimpleBrokerLimits> = {}): SimpleBroker {
+  return new SimpleBroker({
+    maxUnackedPerSubscription: 1000,
+    maxQueueDepth: 10_000,
+    maxQueuedBytes: 1 << 30,
+    maxQueuedBytesPerSession: 1 << 30,
+    ...limits,
+  });
 }
 
-function publish(broker: SimpleBroker, destination: string, body: string, headers: Record<string, string> = {}): void {
-  broker.publish({ destination, headers: createHeaders(Object.entries(headers)), body: textEncoder.encode(body) });
+function publish(
+  broker: SimpleBroker,
+  destination: string,
+  body: string,
+  headers: Record<string, string> = {},
+  sender?: string,
+): void {
+  broker.publish({
+    destination,
+    headers: createHeaders(Object.entries(headers)),
+    body: textEncoder.encode(body),
+    ...(sender ? { sender } : {}),
+  });
 }
 
-function subscribe(broker: SimpleBroker, who: Recorder, destination: string, ack: AckMode = 'auto', id = `sub-${destination}`): void {
+/** The code of the StompRtcError `action` throws. */
+function refusal(action: () => void): string {
+  try {
+    action();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StompRtcError);
+    return (err as StompRtcError).code;
+  }
+  throw new Error('expected a refusal');
+}
+
+function subscribe(
+  broker: SimpleBroker,
+  who: Recorder,
+  destination: string,
+  ack: AckMode = 'auto',
+  id = `sub-${destination}`,
+): void {
   broker.subscribe(who, { id, destination, clientDestination: destination, ack });
 }
 
@@ -58,7 +97,12 @@ describe('SimpleBroker /topic', () => {
     publish(broker, '/topic/news', 'hello', { 'content-type': 'text/plain', colour: 'blue' });
     const [message] = a.frames;
     expect(message?.command).toBe('MESSAGE');
-    expect(message?.headers).toMatchObject({ destination: '/topic/news', subscription: 'my-sub', 'content-type': 'text/plain', colour: 'blue' });
+    expect(message?.headers).toMatchObject({
+      destination: '/topic/news',
+      subscription: 'my-sub',
+      'content-type': 'text/plain',
+      colour: 'blue',
+    });
     expect(message?.headers['message-id']).toEqual(expect.any(String));
     expect(message?.headers.ack).toBeUndefined();
     expect(message?.headers.redelivered).toBeUndefined();
@@ -215,7 +259,39 @@ describe('SimpleBroker /queue', () => {
     expect(a.bodies()).toEqual(['m1', 'm2', 'm3']);
   });
 
-  it('refuses ACK and NACK of an unknown id, or of another session\'s delivery', () => {
+  // A message of body 'x'.repeat(n) and no headers parks n bytes.
+  it('parks up to exactly maxQueuedBytes across queues and refuses one byte more with QUEUE_BYTES_EXCEEDED', () => {
+    const broker = brokerWith({ maxQueuedBytes: 100 });
+    publish(broker, '/queue/a', 'x'.repeat(60), {}, 's1');
+    publish(broker, '/queue/b', 'x'.repeat(40), {}, 's2');
+    expect(broker.stats().queuedBytes).toBe(100);
+    expect(refusal(() => publish(broker, '/queue/c', 'x', {}, 's3'))).toBe('QUEUE_BYTES_EXCEEDED');
+    expect(broker.stats()).toMatchObject({ queuedBytes: 100, queuedMessages: 2 });
+    // Delivery frees the bytes.
+    subscribe(broker, recorder('a'), '/queue/a');
+    publish(broker, '/queue/c', 'x'.repeat(60), {}, 's3');
+    expect(broker.stats().queuedBytes).toBe(100);
+  });
+
+  it('parks up to exactly maxQueuedBytesPerSession from one sender and refuses one byte more, while others still park', () => {
+    const broker = brokerWith({ maxQueuedBytesPerSession: 50 });
+    publish(broker, '/queue/a', 'x'.repeat(30), {}, 'flooder');
+    publish(broker, '/queue/b', 'x'.repeat(20), {}, 'flooder');
+    expect(refusal(() => publish(broker, '/queue/c', 'x', {}, 'flooder'))).toBe('QUEUE_BYTES_EXCEEDED');
+    publish(broker, '/queue/c', 'x'.repeat(50), {}, 'someone-else');
+    expect(broker.stats()).toMatchObject({ queuedBytes: 100, queuedMessages: 3 });
+  });
+
+  it('does not count a message a consumer takes at once against the queued-bytes caps', () => {
+    const broker = brokerWith({ maxQueuedBytes: 10, maxQueuedBytesPerSession: 10 });
+    const a = recorder('a');
+    subscribe(broker, a, '/queue/live');
+    for (let i = 0; i < 5; i++) publish(broker, '/queue/live', 'x'.repeat(100), {}, 's1');
+    expect(a.frames).toHaveLength(5);
+    expect(broker.stats().queuedBytes).toBe(0);
+  });
+
+  it("refuses ACK and NACK of an unknown id, or of another session's delivery", () => {
     const broker = brokerWith();
     const a = recorder('a');
     subscribe(broker, a, '/queue/work', 'client');
@@ -247,7 +323,12 @@ describe('SimpleBroker per-session user queues', () => {
     const broker = brokerWith();
     publish(broker, userQueue('gone'), 'lost');
     const late = recorder('gone');
-    broker.subscribe(late, { id: 's', destination: userQueue('gone'), clientDestination: '/user/queue/signal', ack: 'auto' });
+    broker.subscribe(late, {
+      id: 's',
+      destination: userQueue('gone'),
+      clientDestination: '/user/queue/signal',
+      ack: 'auto',
+    });
     expect(late.frames).toEqual([]);
     expect(broker.stats().queuedMessages).toBe(0);
   });

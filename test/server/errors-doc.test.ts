@@ -6,9 +6,14 @@ import { ERROR_CATALOGUE } from '../../shared/src/errors.js';
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
 /** Rows of the table: | `CODE` | yes/no | meaning | what to do | */
-const rows = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|(.*)\|(.*)\|\s*$/gm)].map(([, code, fatal, meaning, advice]) => ({
-  code: code!, fatal: fatal === 'yes', meaning: meaning!.trim(), advice: advice!.trim(),
-}));
+const rows = [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|(.*)\|(.*)\|\s*$/gm)].map(
+  ([, code, fatal, meaning, advice]) => ({
+    code: code!,
+    fatal: fatal === 'yes',
+    meaning: meaning!.trim(),
+    advice: advice!.trim(),
+  }),
+);
 
 describe('docs/errors.md', () => {
   it('lists every catalogue code exactly once, and no other', () => {
@@ -17,7 +22,10 @@ describe('docs/errors.md', () => {
 
   it('says fatal for exactly the fatal codes', () => {
     for (const row of rows) {
-      expect({ code: row.code, fatal: row.fatal }).toEqual({ code: row.code, fatal: ERROR_CATALOGUE[row.code as keyof typeof ERROR_CATALOGUE].fatal });
+      expect({ code: row.code, fatal: row.fatal }).toEqual({
+        code: row.code,
+        fatal: ERROR_CATALOGUE[row.code as keyof typeof ERROR_CATALOGUE].fatal,
+      });
     }
   });
 

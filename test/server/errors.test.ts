@@ -6,11 +6,21 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
+import SockJS from 'sockjs-client';
+import { Client } from '@stomp/stompjs';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../shared/src/errors.js';
 import type { StompFrame } from '../../shared/src/stomp/frame.js';
 import {
-  rawStomp, startServer, stompClient, text, until, wire,
-  type RawStomp, type Subscription, type TestClient, type TestServer,
+  rawStomp,
+  startServer,
+  stompClient,
+  text,
+  until,
+  wire,
+  type RawStomp,
+  type Subscription,
+  type TestClient,
+  type TestServer,
 } from '../helpers/server.js';
 
 const LIMITS = {
@@ -81,13 +91,16 @@ async function withErrors(): Promise<RawStomp> {
 
 function describe_(frame: StompFrame): string {
   switch (frame.command) {
-    case 'RECEIPT': return `RECEIPT ${frame.headers['receipt-id']}`;
-    case 'ERROR': return `ERROR ${frame.headers.code}`;
+    case 'RECEIPT':
+      return `RECEIPT ${frame.headers['receipt-id']}`;
+    case 'ERROR':
+      return `ERROR ${frame.headers.code}`;
     case 'MESSAGE':
       return frame.headers.destination === '/user/queue/errors'
         ? `error ${JSON.parse(text(frame)).code}${frame.headers['receipt-id'] ? ` receipt-id:${frame.headers['receipt-id']}` : ''}`
         : `MESSAGE ${text(frame)}`;
-    default: return frame.command;
+    default:
+      return frame.command;
   }
 }
 
@@ -147,6 +160,13 @@ describe('fatal errors', () => {
     await expectFatal(r, 'MALFORMED_FRAME');
   });
 
+  it('answers a frame with CR-only line ends with MALFORMED_FRAME at once instead of waiting for an LF', async () => {
+    const r = await connected();
+    r.send('SEND\rdestination:/topic/x\r\rbody\0');
+    const error = await expectFatal(r, 'MALFORMED_FRAME');
+    expect(error.headers.message).toMatch(/CR/);
+  });
+
   it('refuses an unknown command with UNKNOWN_COMMAND', async () => {
     const r = await connected();
     r.send('PUBLISH\ndestination:/topic/x\n\n\0');
@@ -165,7 +185,10 @@ describe('fatal errors', () => {
     await expectFatal(r, 'INVALID_ESCAPE');
   });
 
-  describe.each([['with content-length', true], ['without content-length', false]])('MAX_FRAME_BYTES (4096), %s', (_label, sized) => {
+  describe.each([
+    ['with content-length', true],
+    ['without content-length', false],
+  ])('MAX_FRAME_BYTES (4096), %s', (_label, sized) => {
     it('accepts a frame of exactly MAX_FRAME_BYTES', async () => {
       const r = await connected();
       const topic = `/topic/${unique('at-limit')}`;
@@ -226,7 +249,11 @@ describe('fatal errors', () => {
 
   describe('MAX_HEADERS (8)', () => {
     const sendWithHeaders = (topic: string, count: number) =>
-      wire('SEND', { destination: topic, ...Object.fromEntries(Array.from({ length: count - 1 }, (_, i) => [`x-h${i}`, `${i}`])) }, 'x');
+      wire(
+        'SEND',
+        { destination: topic, ...Object.fromEntries(Array.from({ length: count - 1 }, (_, i) => [`x-h${i}`, `${i}`])) },
+        'x',
+      );
 
     it('accepts a frame with exactly MAX_HEADERS headers', async () => {
       const r = await connected();
@@ -257,6 +284,13 @@ describe('fatal errors', () => {
       const r = await connected();
       r.send(`SEND\ndestination:/topic/x\n${line(1025)}\n\nx\0`);
       await expectFatal(r, 'HEADER_TOO_LONG');
+    });
+
+    it('answers a 1 MiB header line in one WebSocket message with an ERROR frame, not a bare 1009 close', async () => {
+      const r = await connected();
+      r.send(`SEND\ndestination:/topic/x\nx-huge:${'v'.repeat(1 << 20)}\n\nx\0`);
+      await expectFatal(r, 'FRAME_TOO_LARGE');
+      expect(await r.waitForClose()).toBe(1009);
     });
 
     it('refuses an endless header line without waiting for its end', async () => {
@@ -316,7 +350,10 @@ describe('fatal errors', () => {
 
   it('refuses a subscription id already live on the session with DUPLICATE_SUBSCRIPTION', async () => {
     const r = await connected();
-    r.send(wire('SUBSCRIBE', { id: 'twice', destination: '/topic/a' }) + wire('SUBSCRIBE', { id: 'twice', destination: '/topic/b', receipt: 'dup' }));
+    r.send(
+      wire('SUBSCRIBE', { id: 'twice', destination: '/topic/a' }) +
+        wire('SUBSCRIBE', { id: 'twice', destination: '/topic/b', receipt: 'dup' }),
+    );
     await expectFatal(r, 'DUPLICATE_SUBSCRIPTION', 'dup');
   });
 
@@ -339,7 +376,11 @@ describe('non-fatal errors', () => {
     const r = await withErrors();
     r.send(['a', 'b', 'c'].map((n) => wire('SUBSCRIBE', { id: n, destination: `/topic/${n}`, receipt: n })).join(''));
     expect((await r.frames.take(3)).map(describe_)).toEqual(['RECEIPT a', 'RECEIPT b', 'RECEIPT c']);
-    await expectRefused(r, wire('SUBSCRIBE', { id: 'd', destination: '/topic/d', receipt: 'bad' }), 'TOO_MANY_SUBSCRIPTIONS');
+    await expectRefused(
+      r,
+      wire('SUBSCRIBE', { id: 'd', destination: '/topic/d', receipt: 'bad' }),
+      'TOO_MANY_SUBSCRIPTIONS',
+    );
     // Freeing one makes room again.
     r.send(wire('UNSUBSCRIBE', { id: 'a' }) + wire('SUBSCRIBE', { id: 'd', destination: '/topic/d', receipt: 'd' }));
     expect(describe_(await r.nextFrame())).toBe('RECEIPT d');
@@ -350,16 +391,23 @@ describe('non-fatal errors', () => {
     await expectRefused(r, wire('UNSUBSCRIBE', { id: 'never', receipt: 'bad' }), 'UNKNOWN_SUBSCRIPTION');
   });
 
-  it.each(['COMMIT', 'ABORT'])('refuses %s of a transaction that is not open with UNKNOWN_TRANSACTION', async (command) => {
-    const r = await withErrors();
-    await expectRefused(r, wire(command, { transaction: 'never', receipt: 'bad' }), 'UNKNOWN_TRANSACTION');
-  });
+  it.each(['COMMIT', 'ABORT'])(
+    'refuses %s of a transaction that is not open with UNKNOWN_TRANSACTION',
+    async (command) => {
+      const r = await withErrors();
+      await expectRefused(r, wire(command, { transaction: 'never', receipt: 'bad' }), 'UNKNOWN_TRANSACTION');
+    },
+  );
 
   it('refuses a SEND in a transaction that is not open with UNKNOWN_TRANSACTION, delivering nothing', async () => {
     const r = await withErrors();
     const topic = `/topic/${unique('no-tx')}`;
     r.send(wire('SUBSCRIBE', { id: 's', destination: topic }));
-    await expectRefused(r, wire('SEND', { destination: topic, transaction: 'never', receipt: 'bad' }, 'x'), 'UNKNOWN_TRANSACTION');
+    await expectRefused(
+      r,
+      wire('SEND', { destination: topic, transaction: 'never', receipt: 'bad' }, 'x'),
+      'UNKNOWN_TRANSACTION',
+    );
     r.send(wire('SEND', { destination: topic }, 'marker'));
     expect(describe_(await r.nextFrame())).toBe('MESSAGE marker');
   });
@@ -367,24 +415,51 @@ describe('non-fatal errors', () => {
   it('refuses a SEND to an invalid destination inside a transaction when it arrives, and COMMIT delivers the rest', async () => {
     const r = await withErrors();
     const topic = `/topic/${unique('tx-bad-dest')}`;
-    r.send(wire('SUBSCRIBE', { id: 's', destination: topic }) + wire('BEGIN', { transaction: 't' })
-      + wire('SEND', { destination: topic, transaction: 't' }, 'one'));
-    await expectRefused(r, wire('SEND', { destination: '/nowhere', transaction: 't', receipt: 'bad' }, 'two'), 'INVALID_DESTINATION');
-    await expectRefused(r, wire('SEND', { destination: '/topic/room/x', transaction: 't', receipt: 'bad' }, 'two'), 'READ_ONLY_DESTINATION');
-    r.send(wire('SEND', { destination: topic, transaction: 't' }, 'three') + wire('COMMIT', { transaction: 't', receipt: 'commit' }));
+    r.send(
+      wire('SUBSCRIBE', { id: 's', destination: topic }) +
+        wire('BEGIN', { transaction: 't' }) +
+        wire('SEND', { destination: topic, transaction: 't' }, 'one'),
+    );
+    await expectRefused(
+      r,
+      wire('SEND', { destination: '/nowhere', transaction: 't', receipt: 'bad' }, 'two'),
+      'INVALID_DESTINATION',
+    );
+    await expectRefused(
+      r,
+      wire('SEND', { destination: '/topic/room/x', transaction: 't', receipt: 'bad' }, 'two'),
+      'READ_ONLY_DESTINATION',
+    );
+    r.send(
+      wire('SEND', { destination: topic, transaction: 't' }, 'three') +
+        wire('COMMIT', { transaction: 't', receipt: 'commit' }),
+    );
     expect((await r.frames.take(3)).map(describe_)).toEqual(['MESSAGE one', 'MESSAGE three', 'RECEIPT commit']);
   });
 
   it('reports a frame an /app handler refuses at COMMIT and still applies the rest of the transaction', async () => {
     const r = await withErrors();
     const topic = `/topic/${unique('tx-app-refusal')}`;
-    r.send(wire('SUBSCRIBE', { id: 's', destination: topic }) + wire('BEGIN', { transaction: 't' })
-      + wire('SEND', { destination: topic, transaction: 't' }, 'one')
-      + wire('SEND', { destination: '/app/signal', room: 'nowhere', to: 'nobody', transaction: 't', receipt: 'signal' }, '{}')
-      + wire('SEND', { destination: topic, transaction: 't' }, 'three')
-      + wire('COMMIT', { transaction: 't', receipt: 'commit' }));
+    r.send(
+      wire('SUBSCRIBE', { id: 's', destination: topic }) +
+        wire('BEGIN', { transaction: 't' }) +
+        wire('SEND', { destination: topic, transaction: 't' }, 'one') +
+        wire(
+          'SEND',
+          { destination: '/app/signal', room: 'nowhere', to: 'nobody', transaction: 't', receipt: 'signal' },
+          '{}',
+        ) +
+        wire('SEND', { destination: topic, transaction: 't' }, 'three') +
+        wire('COMMIT', { transaction: 't', receipt: 'commit' }),
+    );
     const frames = (await r.frames.take(5)).map(describe_);
-    expect(frames).toEqual(['RECEIPT signal', 'MESSAGE one', 'error NOT_A_MEMBER receipt-id:signal', 'MESSAGE three', 'RECEIPT commit']);
+    expect(frames).toEqual([
+      'RECEIPT signal',
+      'MESSAGE one',
+      'error NOT_A_MEMBER receipt-id:signal',
+      'MESSAGE three',
+      'RECEIPT commit',
+    ]);
   });
 
   it('refuses BEGIN of an open transaction with DUPLICATE_TRANSACTION', async () => {
@@ -401,7 +476,9 @@ describe('non-fatal errors', () => {
   it('refuses ACK of a message delivered to another session with UNKNOWN_ACK_ID', async () => {
     const owner = await connected();
     const queue = `/queue/${unique('theirs')}`;
-    owner.send(wire('SUBSCRIBE', { id: 's', destination: queue, ack: 'client' }) + wire('SEND', { destination: queue }, 'x'));
+    owner.send(
+      wire('SUBSCRIBE', { id: 's', destination: queue, ack: 'client' }) + wire('SEND', { destination: queue }, 'x'),
+    );
     const message = await owner.nextFrame();
     const thief = await withErrors();
     await expectRefused(thief, wire('ACK', { id: message.headers.ack!, receipt: 'bad' }), 'UNKNOWN_ACK_ID');
@@ -420,20 +497,30 @@ describe('non-fatal errors', () => {
     await expectRefused(r, wire(command, { destination, id: 'x', receipt: 'bad' }), 'INVALID_DESTINATION');
   });
 
-  it.each(['/topic/room/lobby', '/user/queue/signal', '/user/queue/errors'])('refuses SEND to %s with READ_ONLY_DESTINATION', async (destination) => {
-    const r = await withErrors();
-    await expectRefused(r, wire('SEND', { destination, receipt: 'bad' }, '{}'), 'READ_ONLY_DESTINATION');
-  });
+  it.each(['/topic/room/lobby', '/user/queue/signal', '/user/queue/errors'])(
+    'refuses SEND to %s with READ_ONLY_DESTINATION',
+    async (destination) => {
+      const r = await withErrors();
+      await expectRefused(r, wire('SEND', { destination, receipt: 'bad' }, '{}'), 'READ_ONLY_DESTINATION');
+    },
+  );
 
   it('refuses SEND to an /app destination nobody serves with UNKNOWN_APP_DESTINATION', async () => {
     const r = await withErrors();
-    await expectRefused(r, wire('SEND', { destination: '/app/nothing-here', receipt: 'bad' }, '{}'), 'UNKNOWN_APP_DESTINATION');
+    await expectRefused(
+      r,
+      wire('SEND', { destination: '/app/nothing-here', receipt: 'bad' }, '{}'),
+      'UNKNOWN_APP_DESTINATION',
+    );
   });
 
   it('accepts MAX_QUEUE_DEPTH undelivered messages on a queue and refuses one more with QUEUE_FULL', async () => {
     const r = await withErrors();
     const queue = `/queue/${unique('depth')}`;
-    r.send(wire('SEND', { destination: queue, receipt: 'one' }, 'one') + wire('SEND', { destination: queue, receipt: 'two' }, 'two'));
+    r.send(
+      wire('SEND', { destination: queue, receipt: 'one' }, 'one') +
+        wire('SEND', { destination: queue, receipt: 'two' }, 'two'),
+    );
     expect((await r.frames.take(2)).map(describe_)).toEqual(['RECEIPT one', 'RECEIPT two']);
     await expectRefused(r, wire('SEND', { destination: queue, receipt: 'bad' }, 'three'), 'QUEUE_FULL');
     r.send(wire('SUBSCRIBE', { id: 'q', destination: queue }));
@@ -468,7 +555,12 @@ describe('authentication (AUTH_JWT_SECRET set)', () => {
   it('accepts a valid token in passcode', async () => {
     const r = await rawStomp(authServer);
     raws.push(r);
-    const reply = await r.connect({ 'accept-version': '1.2', host: 'stomprtc', login: 'ada', passcode: await token('ada') });
+    const reply = await r.connect({
+      'accept-version': '1.2',
+      host: 'stomprtc',
+      login: 'ada',
+      passcode: await token('ada'),
+    });
     expect(reply.command).toBe('CONNECTED');
   });
 
@@ -480,7 +572,11 @@ describe('authentication (AUTH_JWT_SECRET set)', () => {
 
   it.each([
     ['no token', async () => undefined],
-    ['a token signed with another secret', async () => new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('other-secret'))],
+    [
+      'a token signed with another secret',
+      async () =>
+        new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('other-secret')),
+    ],
     ['a token without sub', async () => token(undefined)],
     ['an expired token', async () => token('ada', '-1m')],
     ['garbage', async () => 'not.a.jwt'],
@@ -493,39 +589,132 @@ describe('authentication (AUTH_JWT_SECRET set)', () => {
   });
 });
 
-describe('RATE_LIMITED (SEND_RATE_PER_S=1, SEND_BURST=5)', () => {
+describe('throttling (SEND_RATE_PER_S=5, SEND_BURST=5, THROTTLE_MAX_BACKLOG_MS=1000)', () => {
   let limited: TestServer;
   beforeAll(async () => {
-    limited = await startServer({ SEND_RATE_PER_S: '1', SEND_BURST: '5' });
+    limited = await startServer({ SEND_RATE_PER_S: '5', SEND_BURST: '5', THROTTLE_MAX_BACKLOG_MS: '1000' });
   });
   afterAll(async () => {
     await limited.close();
   });
 
-  it('refuses frames past the burst with a non-fatal RATE_LIMITED, delivering none of them, while other sessions go on', async () => {
+  it('delays frames past the burst instead of dropping them: every one is processed, in order, with its RECEIPT', async () => {
     const r = await rawStomp(limited);
     raws.push(r);
     await r.connect();
-    const other = await stompClient(limited);
-    const otherInbox = other.subscribe('/topic/other');
-    await other.sync();
     const topic = '/topic/flood';
-    // Five frames fit the burst: two SUBSCRIBEs and three SENDs. The sixth and seventh do not.
+    // Two SUBSCRIBEs and three SENDs fit the burst; the last four SENDs wait their turn at 5/s.
     r.send(
-      wire('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' })
-      + wire('SUBSCRIBE', { id: 's', destination: topic })
-      + ['m1', 'm2', 'm3', 'm4', 'm5'].map((body, i) => wire('SEND', { destination: topic, receipt: `r${i + 1}` }, body)).join(''),
+      wire('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' }) +
+        wire('SUBSCRIBE', { id: 's', destination: topic }) +
+        ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']
+          .map((body, i) => wire('SEND', { destination: topic, receipt: `r${i + 1}` }, body))
+          .join(''),
     );
-    const frames = await r.frames.take(7);
-    expect(frames.map(describe_)).toEqual([
-      'MESSAGE m1', 'RECEIPT r1', 'MESSAGE m2', 'RECEIPT r2', 'MESSAGE m3', 'RECEIPT r3', 'error RATE_LIMITED receipt-id:r4',
-    ]);
-    // The RATE_LIMITED report itself is limited: m5 is refused silently (no report, no RECEIPT, no MESSAGE).
-    other.send('/topic/other', 'unaffected');
-    expect((await otherInbox.next()).body).toBe('unaffected');
-    expect(other.errors.all).toEqual([]);
+    const frames = await r.frames.take(14);
+    expect(frames.map(describe_)).toEqual(
+      ['1', '2', '3', '4', '5', '6', '7'].flatMap((n) => [`MESSAGE m${n}`, `RECEIPT r${n}`]),
+    );
     expect(r.socket.readyState).toBe(r.socket.OPEN);
-    await other.close();
+  });
+
+  it('holds up to THROTTLE_MAX_BACKLOG_MS of waiting frames and closes a session with one more with THROTTLE_BACKLOG_EXCEEDED', async () => {
+    const atLimit = await rawStomp(limited);
+    raws.push(atLimit);
+    await atLimit.connect();
+    // 5 in the burst, then 5 waiting = 1000 ms at 5/s: at the bound, not over it.
+    atLimit.send(
+      Array.from({ length: 10 }, (_, i) => wire('SEND', { destination: '/topic/backlog', receipt: `a${i}` })).join(''),
+    );
+    expect((await atLimit.frames.take(10)).map(describe_)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `RECEIPT a${i}`),
+    );
+
+    const over = await rawStomp(limited);
+    raws.push(over);
+    await over.connect();
+    over.send(
+      Array.from({ length: 11 }, (_, i) => wire('SEND', { destination: '/topic/backlog', receipt: `b${i}` })).join(''),
+    );
+    const frames = await over.frames.take(6);
+    expect(frames.map(describe_)).toEqual([
+      'RECEIPT b0',
+      'RECEIPT b1',
+      'RECEIPT b2',
+      'RECEIPT b3',
+      'RECEIPT b4',
+      'ERROR THROTTLE_BACKLOG_EXCEEDED',
+    ]);
+    expect(frames[5]!.headers['receipt-id']).toBe('b10');
+    await over.waitForClose();
+  });
+});
+
+describe('throttling over SockJS (SEND_RATE_PER_S=5, SEND_BURST=5)', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startServer({ SEND_RATE_PER_S: '5', SEND_BURST: '5' });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it("holds back a throttled SockJS session's next xhr_send until it takes frames again: every frame gets its RECEIPT", async () => {
+    const client = await stompClient(limited, { transport: 'sockjs', errors: false });
+    const inbox = client.subscribe('/topic/sockjs-flood');
+    // The first batch goes out in one xhr_send and outruns the bucket; the second is sent while the first waits.
+    const first = Array.from({ length: 8 }, (_, i) =>
+      client.receipt((headers) => client.send('/topic/sockjs-flood', `s${i}`, headers)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = Array.from({ length: 4 }, (_, i) =>
+      client.receipt((headers) => client.send('/topic/sockjs-flood', `s${8 + i}`, headers)),
+    );
+    await Promise.all([...first, ...second]);
+    expect(inbox.messages.all.map((m) => m.body)).toEqual(Array.from({ length: 12 }, (_, i) => `s${i}`));
+    expect(client.errorFrames.all).toEqual([]);
+    await client.close();
+  });
+});
+
+describe("throttling over SockJS's websocket transport (SEND_RATE_PER_S=5, SEND_BURST=5)", () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startServer({ SEND_RATE_PER_S: '5', SEND_BURST: '5' });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it('pauses the socket of a throttled SockJS websocket session: every frame gets its RECEIPT, in order', async () => {
+    const received: string[] = [];
+    const receipts: string[] = [];
+    const client = new Client({
+      webSocketFactory: () => new SockJS(limited.sockjsUrl, null, { transports: ['websocket'] }),
+      reconnectDelay: 0,
+      heartbeatIncoming: 0,
+      heartbeatOutgoing: 0,
+    });
+    await new Promise<void>((resolve) => {
+      client.onConnect = () => resolve();
+      client.activate();
+    });
+    client.subscribe('/topic/sockjs-ws-flood', (m) => received.push(m.body));
+    const sent = Array.from(
+      { length: 12 },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          client.watchForReceipt(`w${i}`, () => {
+            receipts.push(`w${i}`);
+            resolve();
+          });
+          client.publish({ destination: '/topic/sockjs-ws-flood', body: `w${i}`, headers: { receipt: `w${i}` } });
+        }),
+    );
+    await Promise.all(sent);
+    expect(receipts).toEqual(Array.from({ length: 12 }, (_, i) => `w${i}`));
+    expect(received).toEqual(Array.from({ length: 12 }, (_, i) => `w${i}`));
+    await client.deactivate();
   });
 });
 
@@ -568,7 +757,10 @@ describe('SLOW_CONSUMER (OUTBOUND_BUFFER_BYTES=65536)', () => {
     }
     sender.send(wire('SEND', { destination: topic }, 'after'));
     await until(() => readerInbox.messages.all.length === sent + 1, 'the reading subscriber got the last message');
-    expect(readerInbox.messages.all.map((m) => m.body.split(':')[0])).toEqual([...Array.from({ length: sent }, (_, i) => String(i)), 'after']);
+    expect(readerInbox.messages.all.map((m) => m.body.split(':')[0])).toEqual([
+      ...Array.from({ length: sent }, (_, i) => String(i)),
+      'after',
+    ]);
     expect(reader.errorFrames.all).toEqual([]);
 
     // Once it reads again, the slow session finds the ERROR after what was already queued, then the close.

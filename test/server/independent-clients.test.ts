@@ -23,8 +23,13 @@ afterAll(async () => {
 
 describe('webstomp-client', () => {
   it('connects, subscribes, sends, receives, joins a room and is welcomed', async () => {
-    const client = webstomp.over(new WebSocket(server.wsUrl, webstomp.VERSIONS.supportedProtocols()) as any, { debug: false, heartbeat: false });
-    const connected = await new Promise<any>((resolve, reject) => client.connect({ host: 'stomprtc' }, resolve, reject));
+    const client = webstomp.over(new WebSocket(server.wsUrl, webstomp.VERSIONS.supportedProtocols()) as any, {
+      debug: false,
+      heartbeat: false,
+    });
+    const connected = await new Promise<any>((resolve, reject) =>
+      client.connect({ host: 'stomprtc' }, resolve, reject),
+    );
     expect(connected.headers.version).toBe('1.2');
     expect(connected.headers['user-name']).toEqual(expect.any(String));
 
@@ -78,8 +83,14 @@ describe.each([
     expect(message.headers['x-client']).toBe('stompjs2');
 
     const room = new Inbox<any>('room MESSAGE');
-    client.subscribe(`/topic/room/${unique('stompjs2-room')}`, (m: any) => room.push(m), { 'display-name': `stompjs ${version}` });
-    expect(JSON.parse((await room.next()).body)).toMatchObject({ type: 'welcome', self: frame.headers['user-name'], peers: [] });
+    client.subscribe(`/topic/room/${unique('stompjs2-room')}`, (m: any) => room.push(m), {
+      'display-name': `stompjs ${version}`,
+    });
+    expect(JSON.parse((await room.next()).body)).toMatchObject({
+      type: 'welcome',
+      self: frame.headers['user-name'],
+      peers: [],
+    });
     client.disconnect();
   });
 
@@ -106,17 +117,23 @@ describe.each([
 describe('stompit over a ws stream', () => {
   it('connects, subscribes, sends, receives, joins a room and is welcomed', async () => {
     const client = await new Promise<any>((resolve, reject) => {
-      stompit.connect({
-        connect: (_options: unknown, onConnected: () => void) => {
-          const socket = new WebSocket(server.wsUrl, ['v12.stomp']);
-          socket.once('open', onConnected);
-          return createWebSocketStream(socket);
+      stompit.connect(
+        {
+          connect: (_options: unknown, onConnected: () => void) => {
+            const socket = new WebSocket(server.wsUrl, ['v12.stomp']);
+            socket.once('open', onConnected);
+            return createWebSocketStream(socket);
+          },
+          connectHeaders: { host: 'stomprtc', 'heart-beat': '0,0' },
         },
-        connectHeaders: { host: 'stomprtc', 'heart-beat': '0,0' },
-      }, (err: Error | null, c: any) => (err ? reject(err) : resolve(c)));
+        (err: Error | null, c: any) => (err ? reject(err) : resolve(c)),
+      );
     });
     expect(client.headers?.version ?? '1.2').toBe('1.2');
-    const readBody = (message: any) => new Promise<string>((resolve, reject) => message.readString('utf-8', (err: Error | null, body: string) => (err ? reject(err) : resolve(body))));
+    const readBody = (message: any) =>
+      new Promise<string>((resolve, reject) =>
+        message.readString('utf-8', (err: Error | null, body: string) => (err ? reject(err) : resolve(body))),
+      );
 
     const topic = `/topic/${unique('stompit')}`;
     const inbox = new Inbox<{ headers: Record<string, string>; body: string }>('stompit MESSAGE');
@@ -131,9 +148,12 @@ describe('stompit over a ws stream', () => {
     expect(message.headers['x-client']).toBe('stompit');
 
     const room = new Inbox<string>('room MESSAGE');
-    client.subscribe({ destination: `/topic/room/${unique('stompit-room')}`, 'display-name': 'stompit' }, async (err: Error | null, m: any) => {
-      if (!err) room.push(await readBody(m));
-    });
+    client.subscribe(
+      { destination: `/topic/room/${unique('stompit-room')}`, 'display-name': 'stompit' },
+      async (err: Error | null, m: any) => {
+        if (!err) room.push(await readBody(m));
+      },
+    );
     expect(JSON.parse(await room.next())).toMatchObject({ type: 'welcome', peers: [], iceServers: [] });
     await new Promise<void>((resolve) => client.disconnect(() => resolve()));
   });

@@ -8,8 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IMessage } from '@stomp/stompjs';
 import type { PeerJoinedMessage, PeerLeftMessage, WelcomeMessage } from '../../shared/src/signaling/messages.js';
 import {
-  rawStomp, startServer, stompClient, wire,
-  type RawStomp, type Subscription, type TestClient, type TestServer, type Transport,
+  rawStomp,
+  startServer,
+  stompClient,
+  wire,
+  type RawStomp,
+  type Subscription,
+  type TestClient,
+  type TestServer,
+  type Transport,
 } from '../helpers/server.js';
 
 const ENV = {
@@ -95,7 +102,10 @@ describe.each<Transport>(['ws', 'sockjs'])('rooms and signals over %s', (transpo
     const alice = await peer(transport);
     const a = await join(alice, room, 'Alice');
     expect(a.welcome).toEqual({
-      type: 'welcome', self: alice.peerId, peers: [], iceServers: [],
+      type: 'welcome',
+      self: alice.peerId,
+      peers: [],
+      iceServers: [],
       limits: { relayMaxBytes: 1024, signalMaxBytes: 1024, maxRoomMembers: 3 },
     });
     const bob = await peer(transport);
@@ -208,7 +218,11 @@ describe('relay', () => {
     const [alice, bob] = [await peer(), await peer()];
     for (const p of [alice, bob]) await join(p, room);
     const bytes = Uint8Array.from([0, 255, 0, 128, 10, 0]);
-    alice.client.publish({ destination: '/app/relay', binaryBody: bytes, headers: { room, 'content-type': 'application/octet-stream' } });
+    alice.client.publish({
+      destination: '/app/relay',
+      binaryBody: bytes,
+      headers: { room, 'content-type': 'application/octet-stream' },
+    });
     const m = await bob.relays.next();
     expect(Array.from(m.binaryBody)).toEqual(Array.from(bytes));
     expect(m.headers['content-type']).toBe('application/octet-stream');
@@ -345,7 +359,7 @@ describe('hostile joins: a non-fatal error to the joiner, no presence change, me
     expect(await errorCode(p)).toBe('TOO_MANY_ROOMS');
     const late = await peer();
     await join(late, third);
-    expect((await w.next())).toMatchObject({ type: 'peer-joined', peer: { id: late.peerId } });
+    expect(await w.next()).toMatchObject({ type: 'peer-joined', peer: { id: late.peerId } });
   });
 
   it.each([
@@ -360,7 +374,11 @@ describe('hostile joins: a non-fatal error to the joiner, no presence change, me
     expect(await errorCode(p)).toBe('INVALID_ROOM_ID');
   });
 
-  it.each([['a space', 'a b'], ['a "~"', 'a~b'], ['nothing', '']])('refuses a room destination with %s with INVALID_DESTINATION', async (_label, id) => {
+  it.each([
+    ['a space', 'a b'],
+    ['a "~"', 'a~b'],
+    ['nothing', ''],
+  ])('refuses a room destination with %s with INVALID_DESTINATION', async (_label, id) => {
     const p = await peer();
     p.subscribe(`/topic/room/${id}`);
     expect(await errorCode(p)).toBe('INVALID_DESTINATION');
@@ -446,8 +464,20 @@ describe('link reports and metrics', () => {
     await join(alice, room);
     const b = await join(bob, room);
     const p2pBefore = await links('p2p');
-    await alice.receipt((headers) => alice.send('/app/report', JSON.stringify({ type: 'link', peer: bob.peerId, tier: 'relay', connectMs: null, failure: null }), { room, ...headers }));
-    await alice.receipt((headers) => alice.send('/app/report', JSON.stringify({ type: 'link', peer: bob.peerId, tier: 'p2p', connectMs: 42, failure: null }), { room, ...headers }));
+    await alice.receipt((headers) =>
+      alice.send(
+        '/app/report',
+        JSON.stringify({ type: 'link', peer: bob.peerId, tier: 'relay', connectMs: null, failure: null }),
+        { room, ...headers },
+      ),
+    );
+    await alice.receipt((headers) =>
+      alice.send(
+        '/app/report',
+        JSON.stringify({ type: 'link', peer: bob.peerId, tier: 'p2p', connectMs: 42, failure: null }),
+        { room, ...headers },
+      ),
+    );
     expect(await links('p2p')).toBe(p2pBefore + 1);
     expect(await links('relay')).toBe(0);
     await bob.receipt((headers) => b.subscription.unsubscribe(headers));

@@ -58,6 +58,28 @@ describe.each<Transport>(['ws', 'sockjs'])('STOMP session over %s', (transport) 
     expect(mb.body).toBe('hello');
     expect(ma.headers).toMatchObject({ destination: topic, subscription: 'news-a' });
     expect(ma.headers['message-id']).toEqual(expect.any(String));
+    expect(mb.headers.subscription).not.toBe('news-a');
+    // Auto-ack deliveries carry the message's own id (docs/protocol.md, MESSAGE).
+    expect(mb.headers['message-id']).toBe(ma.headers['message-id']);
+  });
+
+  it('gives subscribers with the same subscription id the same frame, and each its own message', async () => {
+    const topic = `/topic/${unique('same-id')}`;
+    const [a, b, sender] = [await connect(), await connect(), await connect()];
+    const subA = a.subscribe(topic, { id: 'sub-0' });
+    const subB = b.subscribe(topic, { id: 'sub-0' });
+    await Promise.all([a.sync(), b.sync()]);
+    sender.send(topic, 'one');
+    sender.send(topic, 'two');
+    const received = [await subA.next(), await subA.next(), await subB.next(), await subB.next()];
+    expect(received.map((m) => [m.body, m.headers.subscription, m.headers.destination])).toEqual([
+      ['one', 'sub-0', topic],
+      ['two', 'sub-0', topic],
+      ['one', 'sub-0', topic],
+      ['two', 'sub-0', topic],
+    ]);
+    expect(received[0]!.headers['message-id']).not.toBe(received[1]!.headers['message-id']);
+    expect(received[2]!.headers['message-id']).toBe(received[0]!.headers['message-id']);
   });
 
   it('stops delivering to a subscription after UNSUBSCRIBE', async () => {
@@ -103,7 +125,9 @@ describe.each<Transport>(['ws', 'sockjs'])('STOMP session over %s', (transport) 
     const topic = `/topic/${unique('receipts')}`;
     const client = await connect();
     const sub = client.subscribe(topic);
-    const subscribed = await client.receipt((headers) => client.client.subscribe(topic, () => {}, { ...headers, id: 'second' }));
+    const subscribed = await client.receipt((headers) =>
+      client.client.subscribe(topic, () => {}, { ...headers, id: 'second' }),
+    );
     const sent = await client.receipt((headers) => client.client.publish({ destination: topic, body: 'x', headers }));
     const unsubscribed = await client.receipt((headers) => sub.unsubscribe(headers));
     for (const receipt of [subscribed, sent, unsubscribed]) expect(receipt.command).toBe('RECEIPT');
@@ -115,7 +139,8 @@ describe.each<Transport>(['ws', 'sockjs'])('STOMP session over %s', (transport) 
     const sub = listener.subscribe(topic);
     await listener.sync();
     const tx = sender.client.begin();
-    for (const body of ['t1', 't2', 't3']) sender.client.publish({ destination: topic, body, headers: { transaction: tx.id } });
+    for (const body of ['t1', 't2', 't3'])
+      sender.client.publish({ destination: topic, body, headers: { transaction: tx.id } });
     sender.send(topic, 'outside');
     await sender.sync();
     // Nothing of the transaction came before the frame sent outside it.
@@ -254,7 +279,11 @@ describe('STOMP session over ws only', () => {
     const sub = client.subscribe(topic);
     await client.sync();
     const payload = Uint8Array.from([0, 1, 2, 0, 255, 254, 0, 10, 13, 0]);
-    client.client.publish({ destination: topic, binaryBody: payload, headers: { 'content-type': 'application/octet-stream' } });
+    client.client.publish({
+      destination: topic,
+      binaryBody: payload,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     const message = await sub.next();
     expect(Array.from(message.binaryBody)).toEqual(Array.from(payload));
     expect(message.headers['content-length']).toBe(String(payload.length));

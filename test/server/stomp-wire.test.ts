@@ -20,7 +20,10 @@ afterAll(async () => {
   await server.close();
 });
 
-async function connected(options: Parameters<typeof rawStomp>[1] = {}, headers?: Record<string, string>): Promise<RawStomp> {
+async function connected(
+  options: Parameters<typeof rawStomp>[1] = {},
+  headers?: Record<string, string>,
+): Promise<RawStomp> {
   const raw = await rawStomp(server, options);
   open.push(raw);
   const reply = await raw.connect(headers);
@@ -39,22 +42,28 @@ describe('receipts', () => {
     const raw = await connected();
     const queue = `/queue/${unique('receipts')}`;
     raw.send(
-      wire('SUBSCRIBE', { id: 's1', destination: queue, ack: 'client-individual', receipt: 'subscribe' })
-      + wire('SEND', { destination: queue, receipt: 'send' }, 'm1')
-      + wire('BEGIN', { transaction: 't1', receipt: 'begin' })
-      + wire('SEND', { destination: queue, transaction: 't1', receipt: 'send-in-tx' }, 'm2')
-      + wire('COMMIT', { transaction: 't1', receipt: 'commit' })
-      + wire('BEGIN', { transaction: 't2', receipt: 'begin-2' })
-      + wire('ABORT', { transaction: 't2', receipt: 'abort' }),
+      wire('SUBSCRIBE', { id: 's1', destination: queue, ack: 'client-individual', receipt: 'subscribe' }) +
+        wire('SEND', { destination: queue, receipt: 'send' }, 'm1') +
+        wire('BEGIN', { transaction: 't1', receipt: 'begin' }) +
+        wire('SEND', { destination: queue, transaction: 't1', receipt: 'send-in-tx' }, 'm2') +
+        wire('COMMIT', { transaction: 't1', receipt: 'commit' }) +
+        wire('BEGIN', { transaction: 't2', receipt: 'begin-2' }) +
+        wire('ABORT', { transaction: 't2', receipt: 'abort' }),
     );
     expect((await raw.frames.take(9)).map(summary)).toEqual([
-      'RECEIPT subscribe', 'MESSAGE m1', 'RECEIPT send', 'RECEIPT begin', 'RECEIPT send-in-tx', 'MESSAGE m2', 'RECEIPT commit',
-      'RECEIPT begin-2', 'RECEIPT abort',
+      'RECEIPT subscribe',
+      'MESSAGE m1',
+      'RECEIPT send',
+      'RECEIPT begin',
+      'RECEIPT send-in-tx',
+      'MESSAGE m2',
+      'RECEIPT commit',
+      'RECEIPT begin-2',
+      'RECEIPT abort',
     ]);
     const [m1, m2] = raw.frames.all.filter((f) => f.command === 'MESSAGE');
     raw.send(
-      wire('ACK', { id: m1!.headers.ack!, receipt: 'ack' })
-      + wire('NACK', { id: m2!.headers.ack!, receipt: 'nack' }),
+      wire('ACK', { id: m1!.headers.ack!, receipt: 'ack' }) + wire('NACK', { id: m2!.headers.ack!, receipt: 'nack' }),
     );
     // The NACKed message comes straight back to the only subscriber, before the NACK's receipt.
     expect((await raw.frames.take(3)).map(summary)).toEqual(['RECEIPT ack', 'MESSAGE m2', 'RECEIPT nack']);
@@ -152,8 +161,12 @@ describe('STOMP 1.2 frames on the wire', () => {
   it('reads frames packed in one message and frames split across messages, with EOLs between them', async () => {
     const raw = await connected();
     const topic = `/topic/${unique('packing')}`;
-    const frames = wire('SUBSCRIBE', { id: 's', destination: topic }) + '\n\r\n' + wire('SEND', { destination: topic }, 'one') + '\n'
-      + wire('SEND', { destination: topic }, 'two');
+    const frames =
+      wire('SUBSCRIBE', { id: 's', destination: topic }) +
+      '\n\r\n' +
+      wire('SEND', { destination: topic }, 'one') +
+      '\n' +
+      wire('SEND', { destination: topic }, 'two');
     const cut = frames.length - 7;
     raw.send(frames.slice(0, cut));
     raw.send(frames.slice(cut));
@@ -202,7 +215,39 @@ describe('STOMP 1.0', () => {
   it('does not escape header values: a backslash is an ordinary octet', async () => {
     const raw = await connected({ protocols: ['v10.stomp'], version: '1.0' }, { host: 'stomprtc' });
     const topic = `/topic/${unique('v10-escape')}`;
-    raw.send(wire('SUBSCRIBE', { destination: topic }) + wire('SEND', { destination: topic, 'x-path': 'C:\\temp\\t' }, 'x'));
+    raw.send(
+      wire('SUBSCRIBE', { destination: topic }) + wire('SEND', { destination: topic, 'x-path': 'C:\\temp\\t' }, 'x'),
+    );
     expect((await raw.nextFrame()).headers['x-path']).toBe('C:\\temp\\t');
+  });
+});
+
+describe('text and binary WebSocket messages', () => {
+  it('sends a MESSAGE as text when its body is UTF-8 and as binary when not, whichever kind the SEND came in', async () => {
+    const raw = await connected();
+    const topic = `/topic/${unique('kinds')}`;
+    const kinds: string[] = [];
+    raw.socket.on('message', (_data: Buffer, isBinary: boolean) => kinds.push(isBinary ? 'binary' : 'text'));
+    raw.send(wire('SUBSCRIBE', { id: 's', destination: topic, receipt: 'sub' }));
+    await raw.nextFrame();
+    kinds.length = 0;
+    const send = (body: Buffer) =>
+      Buffer.concat([Buffer.from(`SEND\ndestination:${topic}\ncontent-length:${body.length}\n\n`), body, Buffer.of(0)]);
+    // In a text message (its UTF-8 checked by ws), in a binary one, and not UTF-8 at all (binary only).
+    raw.socket.send(send(Buffer.from('héllo, text')).toString('utf8'));
+    raw.socket.send(send(Buffer.from('héllo, binary')));
+    raw.socket.send(send(Buffer.of(0xff, 0xfe, 0x00, 0x80)));
+    // One frame begun in a text message and finished in a binary one is not known to be text.
+    const split = send(Buffer.of(0x61, 0xff, 0xfe));
+    raw.socket.send(split.subarray(0, split.length - 3).toString('utf8'));
+    raw.socket.send(split.subarray(split.length - 3));
+    const bodies = (await raw.frames.take(4)).map((f) => Buffer.from(f.body));
+    expect(bodies.map((b) => b.toString('hex'))).toEqual([
+      Buffer.from('héllo, text').toString('hex'),
+      Buffer.from('héllo, binary').toString('hex'),
+      'fffe0080',
+      '61fffe',
+    ]);
+    expect(kinds).toEqual(['text', 'text', 'binary', 'binary']);
   });
 });

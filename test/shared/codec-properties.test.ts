@@ -12,13 +12,15 @@ const COMMANDS = Object.keys(STOMP_COMMANDS) as StompCommand[];
 const ROOMY: DecoderLimits = { maxFrameBytes: 1 << 20, maxHeaders: 1000, maxHeaderLineBytes: 1 << 16 };
 
 /** Strings rich in the octets that escaping and framing care about, plus multi-byte UTF-8. */
-const trickyString = fc.array(
-  fc.oneof(
-    fc.constantFrom(':', '\n', '\r', '\\', '\\c', '\\n', '\0', 'é', '✓', '😀', '__proto__'),
-    fc.string({ unit: 'grapheme', maxLength: 4 }),
-  ),
-  { maxLength: 6 },
-).map((parts) => parts.join(''));
+const trickyString = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(':', '\n', '\r', '\\', '\\c', '\\n', '\0', 'é', '✓', '😀', '__proto__'),
+      fc.string({ unit: 'grapheme', maxLength: 4 }),
+    ),
+    { maxLength: 6 },
+  )
+  .map((parts) => parts.join(''));
 
 /** CONNECT, STOMP and CONNECTED headers are never escaped, so they cannot hold what escaping would carry. */
 const rawName = trickyString.map((s) => s.replace(/[\n\r:]/g, ''));
@@ -55,7 +57,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Frame as comparable data; header order is not part of a frame's meaning. */
 function plain(f: StompFrame): { command: string; headers: [string, string][]; body: number[] } {
-  return { command: f.command, headers: Object.entries(f.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), body: Array.from(f.body) };
+  return {
+    command: f.command,
+    headers: Object.entries(f.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    body: Array.from(f.body),
+  };
 }
 
 function expectedAfterRoundTrip(f: StompFrame): ReturnType<typeof plain> {
@@ -67,15 +73,25 @@ function expectedAfterRoundTrip(f: StompFrame): ReturnType<typeof plain> {
 describe('codec properties', () => {
   it('decodes what it encodes (1.2), whatever the chunking and heart-beats between frames', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(frameArb, fc.nat({ max: 2 })), { minLength: 1, maxLength: 3 }), chunkSizes, (frames, sizes) => {
-        const wire = concat(frames.flatMap(([f, beats]) => [encodeFrame(f, '1.2'), ...Array<Uint8Array>(beats).fill(HEARTBEAT_EOL)]));
-        const decoded: StompFrame[] = [];
-        let heartbeats = 0;
-        const decoder = new FrameDecoder({ limits: ROOMY, version: '1.2' }, (f) => decoded.push(f), () => heartbeats++);
-        for (const chunk of cut(wire, sizes)) decoder.push(chunk);
-        expect(decoded.map(plain)).toEqual(frames.map(([f]) => expectedAfterRoundTrip(f)));
-        expect(heartbeats).toBe(frames.reduce((n, [, beats]) => n + beats, 0));
-      }),
+      fc.property(
+        fc.array(fc.tuple(frameArb, fc.nat({ max: 2 })), { minLength: 1, maxLength: 3 }),
+        chunkSizes,
+        (frames, sizes) => {
+          const wire = concat(
+            frames.flatMap(([f, beats]) => [encodeFrame(f, '1.2'), ...Array<Uint8Array>(beats).fill(HEARTBEAT_EOL)]),
+          );
+          const decoded: StompFrame[] = [];
+          let heartbeats = 0;
+          const decoder = new FrameDecoder(
+            { limits: ROOMY, version: '1.2' },
+            (f) => decoded.push(f),
+            () => heartbeats++,
+          );
+          for (const chunk of cut(wire, sizes)) decoder.push(chunk);
+          expect(decoded.map(plain)).toEqual(frames.map(([f]) => expectedAfterRoundTrip(f)));
+          expect(heartbeats).toBe(frames.reduce((n, [, beats]) => n + beats, 0));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -102,34 +118,66 @@ describe('codec properties', () => {
     }
   }
 
-  const token = fc.constantFrom('SEND', 'CONNECT', 'MESSAGE', 'ACK', '\n', '\r\n', '\r', ':', '\\', '\\c', '\\t', '\0', 'content-length:', '3', '-1', 'a', 'é');
+  const token = fc.constantFrom(
+    'SEND',
+    'CONNECT',
+    'MESSAGE',
+    'ACK',
+    '\n',
+    '\r\n',
+    '\r',
+    ':',
+    '\\',
+    '\\c',
+    '\\t',
+    '\0',
+    'content-length:',
+    '3',
+    '-1',
+    'a',
+    'é',
+  );
   const noisyBytes = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),
-    fc.tuple(fc.constantFrom(...COMMANDS), fc.array(token, { maxLength: 40 })).map(([command, t]) => new TextEncoder().encode(`${command}\n${t.join('')}`)),
+    fc
+      .tuple(fc.constantFrom(...COMMANDS), fc.array(token, { maxLength: 40 }))
+      .map(([command, t]) => new TextEncoder().encode(`${command}\n${t.join('')}`)),
   );
 
   it('turns random bytes into frames or catalogue-coded StompRtcErrors only', () => {
-    fc.assert(fc.property(noisyBytes, chunkSizes, fc.oneof(fc.constant(ROOMY), limitsArb), feedSurvives), { numRuns: 1000 });
+    fc.assert(fc.property(noisyBytes, chunkSizes, fc.oneof(fc.constant(ROOMY), limitsArb), feedSurvives), {
+      numRuns: 1000,
+    });
   });
 
   const mutation = fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
     fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), value: fc.constant(0) }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.constantFrom(0, 0x0a, 0x0d, 0x3a, 0x5c, 0x41) }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      value: fc.constantFrom(0, 0x0a, 0x0d, 0x3a, 0x5c, 0x41),
+    }),
   );
 
   it('turns mutated valid frames into frames or catalogue-coded StompRtcErrors only', () => {
     fc.assert(
-      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 2 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), chunkSizes, fc.oneof(fc.constant(ROOMY), limitsArb), (frames, mutations, sizes, limits) => {
-        const bytes = Array.from(concat(frames.map((f) => encodeFrame(f, '1.2'))));
-        for (const { kind, at, value } of mutations) {
-          const i = at % (bytes.length + 1);
-          if (kind === 'flip') bytes[i] = value;
-          else if (kind === 'delete') bytes.splice(i, 1);
-          else bytes.splice(i, 0, value);
-        }
-        feedSurvives(Uint8Array.from(bytes), sizes, limits);
-      }),
+      fc.property(
+        fc.array(frameArb, { minLength: 1, maxLength: 2 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        chunkSizes,
+        fc.oneof(fc.constant(ROOMY), limitsArb),
+        (frames, mutations, sizes, limits) => {
+          const bytes = Array.from(concat(frames.map((f) => encodeFrame(f, '1.2'))));
+          for (const { kind, at, value } of mutations) {
+            const i = at % (bytes.length + 1);
+            if (kind === 'flip') bytes[i] = value;
+            else if (kind === 'delete') bytes.splice(i, 1);
+            else bytes.splice(i, 0, value);
+          }
+          feedSurvives(Uint8Array.from(bytes), sizes, limits);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

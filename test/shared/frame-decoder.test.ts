@@ -52,7 +52,13 @@ function decode(wire: string | Uint8Array, options: Options = {}): Event[] {
   for (let i = 0; i <= data.length; i++) {
     expect(decodeChunks([data.slice(0, i), data.slice(i)], options), `split at byte ${i}`).toEqual(whole);
   }
-  expect(decodeChunks(Array.from(data, (b) => Uint8Array.of(b)), options), 'one byte at a time').toEqual(whole);
+  expect(
+    decodeChunks(
+      Array.from(data, (b) => Uint8Array.of(b)),
+      options,
+    ),
+    'one byte at a time',
+  ).toEqual(whole);
   return whole;
 }
 
@@ -91,9 +97,13 @@ describe('FrameDecoder: valid frames', () => {
 
   it('counts each LF and CRLF between frames as one heart-beat', () => {
     expect(decode('\n\r\nDISCONNECT\n\n\0\n\n\r\n\nDISCONNECT\n\n\0\r\n')).toEqual([
-      'heart-beat', 'heart-beat',
+      'heart-beat',
+      'heart-beat',
       frameOf('DISCONNECT', {}),
-      'heart-beat', 'heart-beat', 'heart-beat', 'heart-beat',
+      'heart-beat',
+      'heart-beat',
+      'heart-beat',
+      'heart-beat',
       frameOf('DISCONNECT', {}),
       'heart-beat',
     ]);
@@ -125,7 +135,9 @@ describe('FrameDecoder: valid frames', () => {
   });
 
   it('decodes many frames packed in one chunk', () => {
-    expect(decode('SUBSCRIBE\nid:1\ndestination:/topic/a\n\n\0SEND\ndestination:/topic/a\n\nx\0ACK\nid:7\n\n\0')).toEqual([
+    expect(
+      decode('SUBSCRIBE\nid:1\ndestination:/topic/a\n\n\0SEND\ndestination:/topic/a\n\nx\0ACK\nid:7\n\n\0'),
+    ).toEqual([
       frameOf('SUBSCRIBE', { id: '1', destination: '/topic/a' }),
       frameOf('SEND', { destination: '/topic/a' }, 'x'),
       frameOf('ACK', { id: '7' }),
@@ -140,7 +152,7 @@ describe('FrameDecoder: valid frames', () => {
 
   it('decodes header names and values as UTF-8', () => {
     expect(decode('SEND\ndestination:/topic/café\nnäme:✓ 😀\n\n\0')).toEqual([
-      frameOf('SEND', { destination: '/topic/café', 'näme': '✓ 😀' }),
+      frameOf('SEND', { destination: '/topic/café', näme: '✓ 😀' }),
     ]);
   });
 
@@ -174,7 +186,7 @@ describe('FrameDecoder: valid frames', () => {
     expect(frames[0]?.headers['__proto__']).toBe('x');
   });
 
-  it('does not alias the caller\'s chunk in the body', () => {
+  it("does not alias the caller's chunk in the body", () => {
     const frames: StompFrame[] = [];
     const chunk = bytes('SEND\n\nabc\0');
     new FrameDecoder({}, (f) => frames.push(f)).push(chunk);
@@ -195,9 +207,7 @@ describe('FrameDecoder: header escaping', () => {
   });
 
   it('unescapes \\\\ \\n \\c in 1.1', () => {
-    expect(decode('SEND\nh:x\\\\y\\nz\\c\n\n\0', { version: '1.1' })).toEqual([
-      frameOf('SEND', { h: 'x\\y\nz:' }),
-    ]);
+    expect(decode('SEND\nh:x\\\\y\\nz\\c\n\n\0', { version: '1.1' })).toEqual([frameOf('SEND', { h: 'x\\y\nz:' })]);
   });
 
   it('rejects \\r in 1.1 with INVALID_ESCAPE', () => {
@@ -211,7 +221,9 @@ describe('FrameDecoder: header escaping', () => {
   });
 
   it('never unescapes CONNECT, STOMP or CONNECTED headers', () => {
-    expect(decode('CONNECT\nlogin:a\\nb\npasscode:p\\t\n\n\0STOMP\nx:\\c\n\n\0CONNECTED\nversion:1.2\\r\n\n\0')).toEqual([
+    expect(
+      decode('CONNECT\nlogin:a\\nb\npasscode:p\\t\n\n\0STOMP\nx:\\c\n\n\0CONNECTED\nversion:1.2\\r\n\n\0'),
+    ).toEqual([
       frameOf('CONNECT', { login: 'a\\nb', passcode: 'p\\t' }),
       frameOf('STOMP', { x: '\\c' }),
       frameOf('CONNECTED', { version: '1.2\\r' }),
@@ -255,6 +267,21 @@ describe('FrameDecoder: errors', () => {
     expect(errorCode([`SEND\ncontent-length:${value}\n\n\0`])).toBe('MALFORMED_FRAME');
   });
 
+  // STOMP 1.2 EOL is LF or CRLF; a lone CR ends no line, so the decoder must not wait for one.
+  it.each([
+    ['CR-only line ends', 'SEND\rdestination:/topic/x\r\rbody\0'],
+    ['a CR inside the command line', 'SE\rND\n\n\0'],
+    ['a lone CR ending a 1.2 header line', 'SEND\ndestination:/topic/x\rx-a:b\n\n\0'],
+    ['a NUL in the command line', 'SEND\0'],
+  ])('rejects %s with MALFORMED_FRAME at once, whole or in pieces', (_label, wire) => {
+    expect(errorCode([wire])).toBe('MALFORMED_FRAME');
+    expect(errorCode(Array.from(bytes(wire), (b) => Uint8Array.of(b)))).toBe('MALFORMED_FRAME');
+  });
+
+  it('keeps a lone CR in a 1.1 header value, where CR is an ordinary octet', () => {
+    expect(decode('SEND\nx-a:b\rc\n\n\0', { version: '1.1' })).toEqual([frameOf('SEND', { 'x-a': 'b\rc' })]);
+  });
+
   it('rejects a content-length body not followed by NUL with MALFORMED_FRAME', () => {
     expect(errorCode(['SEND\ncontent-length:2\n\nabc\0'])).toBe('MALFORMED_FRAME');
   });
@@ -287,7 +314,9 @@ describe('FrameDecoder: errors', () => {
   });
 
   it('rejects header lines that add up over maxFrameBytes with FRAME_TOO_LARGE', () => {
-    expect(errorCode(['SEND\n', 'a:1234567890\n'.repeat(10)], { limits: { maxFrameBytes: 100 } })).toBe('FRAME_TOO_LARGE');
+    expect(errorCode(['SEND\n', 'a:1234567890\n'.repeat(10)], { limits: { maxFrameBytes: 100 } })).toBe(
+      'FRAME_TOO_LARGE',
+    );
   });
 
   it('rejects a header beyond maxHeaders with TOO_MANY_HEADERS as soon as its line ends', () => {

@@ -18,9 +18,9 @@ describe('encodeFrame', () => {
   });
 
   it('adds content-length:0 to an empty MESSAGE body', () => {
-    expect(text(encodeFrame(frame('MESSAGE', { destination: '/q', 'message-id': '1', subscription: '0' }), '1.2'))).toBe(
-      'MESSAGE\ndestination:/q\nmessage-id:1\nsubscription:0\ncontent-length:0\n\n\0',
-    );
+    expect(
+      text(encodeFrame(frame('MESSAGE', { destination: '/q', 'message-id': '1', subscription: '0' }), '1.2')),
+    ).toBe('MESSAGE\ndestination:/q\nmessage-id:1\nsubscription:0\ncontent-length:0\n\n\0');
   });
 
   it('replaces a wrong content-length with the true one', () => {
@@ -39,15 +39,21 @@ describe('encodeFrame', () => {
   });
 
   it('escapes \\\\ \\n \\r \\c in names and values in 1.2', () => {
-    expect(text(encodeFrame(frame('RECEIPT', { 'a:b': 'x\\y\nz\r' }), '1.2'))).toBe('RECEIPT\na\\cb:x\\\\y\\nz\\r\n\n\0');
+    expect(text(encodeFrame(frame('RECEIPT', { 'a:b': 'x\\y\nz\r' }), '1.2'))).toBe(
+      'RECEIPT\na\\cb:x\\\\y\\nz\\r\n\n\0',
+    );
   });
 
   it('escapes \\\\ \\n \\c but leaves CR literal in 1.1', () => {
-    expect(text(encodeFrame(frame('RECEIPT', { 'a:b': 'x\\y\nz\rw' }), '1.1'))).toBe('RECEIPT\na\\cb:x\\\\y\\nz\rw\n\n\0');
+    expect(text(encodeFrame(frame('RECEIPT', { 'a:b': 'x\\y\nz\rw' }), '1.1'))).toBe(
+      'RECEIPT\na\\cb:x\\\\y\\nz\rw\n\n\0',
+    );
   });
 
   it('escapes nothing in 1.0', () => {
-    expect(text(encodeFrame(frame('RECEIPT', { 'receipt-id': 'c:\\x' }), '1.0'))).toBe('RECEIPT\nreceipt-id:c:\\x\n\n\0');
+    expect(text(encodeFrame(frame('RECEIPT', { 'receipt-id': 'c:\\x' }), '1.0'))).toBe(
+      'RECEIPT\nreceipt-id:c:\\x\n\n\0',
+    );
   });
 
   it('never escapes CONNECT and CONNECTED headers', () => {

@@ -28,9 +28,12 @@ describe('validateClientFrame', () => {
     expect(refusal(frame('DISCONNECT'))).toBeUndefined();
   });
 
-  it.each(['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR'] as const)('refuses server frame %s from a client with UNKNOWN_COMMAND', (command) => {
-    expect(refusal(frame(command))?.code).toBe('UNKNOWN_COMMAND');
-  });
+  it.each(['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR'] as const)(
+    'refuses server frame %s from a client with UNKNOWN_COMMAND',
+    (command) => {
+      expect(refusal(frame(command))?.code).toBe('UNKNOWN_COMMAND');
+    },
+  );
 
   it('refuses SUBSCRIBE without id with MISSING_HEADER naming command and header', () => {
     const result = refusal(frame('SUBSCRIBE', { destination: '/topic/a' }));
@@ -51,7 +54,10 @@ describe('validateClientFrame', () => {
     ['COMMIT', 'transaction'],
     ['ABORT', 'transaction'],
   ] as const)('refuses %s without %s', (command, header) => {
-    expect(refusal(frame(command))).toEqual({ code: 'MISSING_HEADER', message: expect.stringContaining(`'${header}'`) });
+    expect(refusal(frame(command))).toEqual({
+      code: 'MISSING_HEADER',
+      message: expect.stringContaining(`'${header}'`),
+    });
   });
 
   it('counts a header with an empty value as present', () => {

@@ -7,34 +7,50 @@ export type SendHandler = (session: SessionContext, frame: StompFrame) => void;
 /**
  * Application hooks on subscriptions under a prefix: rooms use them so that SUBSCRIBE
  * `/topic/room/<id>` is a join. `check` runs before the broker subscription exists and may refuse
- * it; `subscribed` runs after it exists.
+ * it; `subscribed` runs after it exists and may return a promise that rejects to refuse it after
+ * all (a room's join decided by the shared presence), in which case the subscription is dropped.
  */
 export interface SubscriptionHooks {
   readonly prefix: string;
+  /**
+   * The application sends every MESSAGE of these subscriptions itself (rooms: welcome and
+   * presence from the shared presence), so the broker holds no subscription for them.
+   */
+  readonly servedByApp?: boolean;
   check?(session: SessionContext, destination: string, frame: StompFrame): void;
-  subscribed?(session: SessionContext, subscriptionId: string, destination: string, frame: StompFrame): void;
-  unsubscribed?(session: SessionContext, subscriptionId: string, destination: string, reason: 'unsubscribe' | 'closed'): void;
+  subscribed?(
+    session: SessionContext,
+    subscriptionId: string,
+    destination: string,
+    frame: StompFrame,
+  ): void | Promise<void>;
+  unsubscribed?(
+    session: SessionContext,
+    subscriptionId: string,
+    destination: string,
+    reason: 'unsubscribe' | 'closed',
+  ): void;
 }
 
 /** The table of `/app` destinations and subscription hooks the application registers. */
 export class AppHandlers {
-  private readonly sendHandlers = new Map<string, SendHandler>();
-  private readonly hooks: SubscriptionHooks[] = [];
+  readonly #sendHandlers = new Map<string, SendHandler>();
+  readonly #hooks: SubscriptionHooks[] = [];
 
   onSend(destination: string, handler: SendHandler): void {
-    if (this.sendHandlers.has(destination)) throw new Error(`${destination} already has a handler`);
-    this.sendHandlers.set(destination, handler);
+    if (this.#sendHandlers.has(destination)) throw new Error(`${destination} already has a handler`);
+    this.#sendHandlers.set(destination, handler);
   }
 
   onSubscription(hooks: SubscriptionHooks): void {
-    this.hooks.push(hooks);
+    this.#hooks.push(hooks);
   }
 
   sendHandler(destination: string): SendHandler | undefined {
-    return this.sendHandlers.get(destination);
+    return this.#sendHandlers.get(destination);
   }
 
   hooksFor(destination: string): SubscriptionHooks | undefined {
-    return this.hooks.find((hooks) => destination.startsWith(hooks.prefix));
+    return this.#hooks.find((hooks) => destination.startsWith(hooks.prefix));
   }
 }

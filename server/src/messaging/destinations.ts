@@ -1,4 +1,5 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
+import { perSessionDestination } from '../broker/destinations.js';
 
 /** Where a destination goes: the prefix table of PROTOCOL.md § Destinations. */
 export type DestinationKind = 'app' | 'topic' | 'queue' | 'user';
@@ -11,13 +12,9 @@ const PREFIXES: ReadonlyArray<readonly [string, DestinationKind]> = [
 ];
 
 /**
- * `/user/queue/x` of session S is the broker destination `/queue/x~user~<S>` (Spring's
- * DefaultUserDestinationResolver does the same with `-user`), so any broker, in memory or
- * RabbitMQ, serves it as an ordinary queue. Clients cannot name such a destination themselves.
+ * Client-named segments leave out '~', which keeps resolved user destinations (`~user~<session>`,
+ * broker/destinations.ts) out of their reach.
  */
-const USER_SUFFIX = '~user~';
-
-/** Client-named segments leave out '~', which keeps resolved user destinations out of their reach. */
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 
 export function classifyDestination(destination: string): DestinationKind {
@@ -27,13 +24,19 @@ export function classifyDestination(destination: string): DestinationKind {
       return kind;
     }
   }
-  throw new StompRtcError('INVALID_DESTINATION', `destination "${destination}" must start with /topic/, /queue/, /app/ or /user/`);
+  throw new StompRtcError(
+    'INVALID_DESTINATION',
+    `destination "${destination}" must start with /topic/, /queue/, /app/ or /user/`,
+  );
 }
 
 function checkSegments(destination: string, prefix: string): void {
   for (const segment of destination.slice(prefix.length).split('/')) {
     if (!SEGMENT.test(segment)) {
-      throw new StompRtcError('INVALID_DESTINATION', `destination "${destination}" has an empty or invalid segment (allowed: A-Z a-z 0-9 . _ -)`);
+      throw new StompRtcError(
+        'INVALID_DESTINATION',
+        `destination "${destination}" has an empty or invalid segment (allowed: A-Z a-z 0-9 . _ -)`,
+      );
     }
   }
 }
@@ -42,11 +45,10 @@ function checkSegments(destination: string, prefix: string): void {
 export function resolveUserDestination(userDestination: string, sessionId: string): string {
   const rest = userDestination.slice('/user'.length);
   if (!rest.startsWith('/queue/') && !rest.startsWith('/topic/')) {
-    throw new StompRtcError('INVALID_DESTINATION', `"${userDestination}": a user destination is /user/queue/<name> or /user/topic/<name>`);
+    throw new StompRtcError(
+      'INVALID_DESTINATION',
+      `"${userDestination}": a user destination is /user/queue/<name> or /user/topic/<name>`,
+    );
   }
-  return `${rest}${USER_SUFFIX}${sessionId}`;
-}
-
-export function isUserQueue(destination: string): boolean {
-  return destination.includes(USER_SUFFIX);
+  return perSessionDestination(rest, sessionId);
 }

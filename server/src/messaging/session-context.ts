@@ -1,7 +1,8 @@
 import type { ErrorCode } from '../../../shared/src/errors.js';
 import type { StompFrame } from '../../../shared/src/stomp/frame.js';
 import type { StompVersion } from '../../../shared/src/stomp/frame.js';
-import type { Subscriber } from '../broker/broker.js';
+import type { Subscriber } from '../broker/types.js';
+import type { SessionCredentials } from '../stomp/session-credentials.js';
 import type { Transactions } from '../stomp/transactions.js';
 
 export interface SessionSubscription {
@@ -16,6 +17,8 @@ export interface SessionContext extends Subscriber {
   readonly version: StompVersion;
   /** The authenticated user (JWT `sub`), when auth is on. */
   readonly principal: string | undefined;
+  /** The token's claims and expiry, replaced by a refresh (SEND /app/token). */
+  readonly credentials: SessionCredentials;
   readonly subscriptions: Map<string, SessionSubscription>;
   readonly transactions: Transactions;
   /** Sends a frame as it is (RECEIPT, or a MESSAGE the application addresses to one subscription). */

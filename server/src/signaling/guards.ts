@@ -10,12 +10,19 @@ export function requireRoomHeader(frame: StompFrame): string {
 }
 
 export function requireMember(presence: Presence, room: string, peerId: string): void {
-  if (!presence.member(room, peerId)) throw new StompRtcError('NOT_A_MEMBER', `you are not a member of room "${room}"; join it by SUBSCRIBE /topic/room/${room}`);
+  if (!presence.member(room, peerId))
+    throw new StompRtcError(
+      'NOT_A_MEMBER',
+      `you are not a member of room "${room}"; join it by SUBSCRIBE /topic/room/${room}`,
+    );
 }
 
 export function requireBodyAtMost(frame: StompFrame, maxBytes: number, limitName: string): void {
   if (frame.body.length > maxBytes) {
-    throw new StompRtcError('BODY_TOO_LARGE', `${frame.headers.destination} body is ${frame.body.length} bytes; the limit is ${maxBytes} (${limitName})`);
+    throw new StompRtcError(
+      'BODY_TOO_LARGE',
+      `${frame.headers.destination} body is ${frame.body.length} bytes; the limit is ${maxBytes} (${limitName})`,
+    );
   }
 }
 

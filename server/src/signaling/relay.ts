@@ -18,11 +18,23 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
     requireBodyAtMost(frame, config.relayMaxBytes, 'RELAY_MAX_BYTES');
     requireMember(presence, room, session.sessionId);
     const listed = frame.headers.to;
-    const addressees = listed === undefined
-      ? presence.members(room).map((m) => m.id).filter((id) => id !== session.sessionId)
-      : [...new Set(listed.split(',').map((id) => id.trim()).filter(Boolean))];
+    const addressees =
+      listed === undefined
+        ? presence
+            .members(room)
+            .map((m) => m.id)
+            .filter((id) => id !== session.sessionId)
+        : [
+            ...new Set(
+              listed
+                .split(',')
+                .map((id) => id.trim())
+                .filter(Boolean),
+            ),
+          ];
     for (const id of addressees) {
-      if (id === session.sessionId || !presence.member(room, id)) throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
+      if (id === session.sessionId || !presence.member(room, id))
+        throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
     }
     const headers = carriedHeaders(frame.headers);
     delete headers.to;

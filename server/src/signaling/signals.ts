@@ -12,7 +12,12 @@ import { parseJsonObject, requireBodyAtMost, requireMember, requireRoomHeader } 
  * SEND /app/signal: an SDP or ICE signal to one member of a shared room, delivered on the
  * addressee's /user/queue/signal with `from` stamped by the server and the body unchanged.
  */
-export function signalHandler(config: Config, presence: Presence, router: InboundRouter, metrics: Metrics): SendHandler {
+export function signalHandler(
+  config: Config,
+  presence: Presence,
+  router: InboundRouter,
+  metrics: Metrics,
+): SendHandler {
   return (session, frame) => {
     const room = requireRoomHeader(frame);
     const to = frame.headers.to;
@@ -23,7 +28,11 @@ export function signalHandler(config: Config, presence: Presence, router: Inboun
     if (to === session.sessionId || !presence.member(room, to)) {
       throw new StompRtcError('UNKNOWN_PEER', `peer "${to}" is not in room "${room}"`);
     }
-    const headers = createHeaders([['from', session.sessionId], ['room', room], ['content-type', 'application/json']]);
+    const headers = createHeaders([
+      ['from', session.sessionId],
+      ['room', room],
+      ['content-type', 'application/json'],
+    ]);
     router.sendToUser(to, DESTINATIONS.userSignal, headers, frame.body);
     metrics.signals.inc();
   };

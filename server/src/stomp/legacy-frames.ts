@@ -10,7 +10,8 @@ export function normalizeLegacyFrame(frame: StompFrame, version: StompVersion): 
   const { command, headers } = frame;
   let id: string | undefined;
   if ((command === 'ACK' || command === 'NACK') && headers.id === undefined) id = headers['message-id'];
-  else if (version === '1.0' && (command === 'SUBSCRIBE' || command === 'UNSUBSCRIBE') && headers.id === undefined) id = headers.destination;
+  else if (version === '1.0' && (command === 'SUBSCRIBE' || command === 'UNSUBSCRIBE') && headers.id === undefined)
+    id = headers.destination;
   if (id === undefined) return frame;
   const normalized = createHeaders(Object.entries(headers));
   normalized.id = id;

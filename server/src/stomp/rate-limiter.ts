@@ -1,18 +1,33 @@
 /** A token bucket: `ratePerSecond` sustained, up to `burst` at once. */
 export class RateLimiter {
-  private tokens: number;
-  private last = performance.now();
+  #tokens: number;
+  #last = performance.now();
 
-  constructor(private readonly ratePerSecond: number, private readonly burst: number) {
-    this.tokens = burst;
+  readonly #ratePerSecond: number;
+  readonly #burst: number;
+
+  constructor(ratePerSecond: number, burst: number) {
+    this.#ratePerSecond = ratePerSecond;
+    this.#burst = burst;
+    this.#tokens = burst;
   }
 
   tryTake(): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
     return true;
+  }
+
+  /** Milliseconds until the next token (0 when one is there). */
+  msUntilToken(): number {
+    this.#refill();
+    return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) / this.#ratePerSecond) * 1000);
+  }
+
+  #refill(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#ratePerSecond);
+    this.#last = now;
   }
 }

@@ -7,44 +7,56 @@ import type { StompFrame } from '../../../shared/src/stomp/frame.js';
  * replays them in order, or ABORT (or the session's end) drops them.
  */
 export class Transactions {
-  private readonly open = new Map<string, StompFrame[]>();
+  readonly #open = new Map<string, StompFrame[]>();
 
-  constructor(private readonly maxOpen: number, private readonly maxFrames: number) {}
+  readonly #maxOpen: number;
+  readonly #maxFrames: number;
+
+  constructor(maxOpen: number, maxFrames: number) {
+    this.#maxOpen = maxOpen;
+    this.#maxFrames = maxFrames;
+  }
 
   begin(id: string): void {
-    if (this.open.has(id)) throw new StompRtcError('DUPLICATE_TRANSACTION', `transaction "${id}" is already open`);
-    if (this.open.size >= this.maxOpen) {
-      throw new StompRtcError('TOO_MANY_TRANSACTIONS', `a session may hold ${this.maxOpen} open transactions (MAX_TRANSACTIONS)`);
+    if (this.#open.has(id)) throw new StompRtcError('DUPLICATE_TRANSACTION', `transaction "${id}" is already open`);
+    if (this.#open.size >= this.#maxOpen) {
+      throw new StompRtcError(
+        'TOO_MANY_TRANSACTIONS',
+        `a session may hold ${this.#maxOpen} open transactions (MAX_TRANSACTIONS)`,
+      );
     }
-    this.open.set(id, []);
+    this.#open.set(id, []);
   }
 
   add(id: string, frame: StompFrame): void {
-    const frames = this.frames(id);
-    if (frames.length >= this.maxFrames) {
-      throw new StompRtcError('TOO_MANY_TRANSACTIONS', `transaction "${id}" holds ${this.maxFrames} frames (MAX_TRANSACTION_FRAMES)`);
+    const frames = this.#frames(id);
+    if (frames.length >= this.#maxFrames) {
+      throw new StompRtcError(
+        'TOO_MANY_TRANSACTIONS',
+        `transaction "${id}" holds ${this.#maxFrames} frames (MAX_TRANSACTION_FRAMES)`,
+      );
     }
     frames.push(frame);
   }
 
   /** Closes the transaction and returns its frames, in the order they arrived. */
   commit(id: string): StompFrame[] {
-    const frames = this.frames(id);
-    this.open.delete(id);
+    const frames = this.#frames(id);
+    this.#open.delete(id);
     return frames;
   }
 
   abort(id: string): void {
-    this.frames(id);
-    this.open.delete(id);
+    this.#frames(id);
+    this.#open.delete(id);
   }
 
   clear(): void {
-    this.open.clear();
+    this.#open.clear();
   }
 
-  private frames(id: string): StompFrame[] {
-    const frames = this.open.get(id);
+  #frames(id: string): StompFrame[] {
+    const frames = this.#open.get(id);
     if (!frames) throw new StompRtcError('UNKNOWN_TRANSACTION', `transaction "${id}" is not open on this session`);
     return frames;
   }

@@ -10,7 +10,10 @@ export function negotiateVersion(acceptVersion: string | undefined): StompVersio
   const offered = new Set(acceptVersion.split(',').map((v) => v.trim()));
   const version = SUPPORTED_VERSIONS.find((v) => offered.has(v));
   if (!version) {
-    throw new StompRtcError('UNSUPPORTED_VERSION', `accept-version "${acceptVersion}" has none of the supported versions ${SUPPORTED_VERSIONS.join(',')}`);
+    throw new StompRtcError(
+      'UNSUPPORTED_VERSION',
+      `accept-version "${acceptVersion}" has none of the supported versions ${SUPPORTED_VERSIONS.join(',')}`,
+    );
   }
   return version;
 }

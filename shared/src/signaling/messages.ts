@@ -48,7 +48,13 @@ export type LinkTier = 'connecting' | 'p2p' | 'turn' | 'relay';
 export const LINK_TIERS: readonly LinkTier[] = ['connecting', 'p2p', 'turn', 'relay'];
 
 export type LinkFailure = 'ice-timeout' | 'no-turn' | 'turn-auth' | 'channel-closed' | 'unsupported';
-export const LINK_FAILURES: readonly LinkFailure[] = ['ice-timeout', 'no-turn', 'turn-auth', 'channel-closed', 'unsupported'];
+export const LINK_FAILURES: readonly LinkFailure[] = [
+  'ice-timeout',
+  'no-turn',
+  'turn-auth',
+  'channel-closed',
+  'unsupported',
+];
 
 /** Body of SEND /app/report: a client tells the server the state of one of its links. */
 export interface LinkReport {

@@ -22,7 +22,12 @@ export const STOMP_COMMANDS: Readonly<Record<StompCommand, CommandRule>> = Objec
   CONNECT: { fromClient: true, requiredHeaders: [], bodyAllowed: false, spec: `${SPEC}#CONNECT_or_STOMP_Frame` },
   STOMP: { fromClient: true, requiredHeaders: [], bodyAllowed: false, spec: `${SPEC}#CONNECT_or_STOMP_Frame` },
   SEND: { fromClient: true, requiredHeaders: ['destination'], bodyAllowed: true, spec: `${SPEC}#SEND` },
-  SUBSCRIBE: { fromClient: true, requiredHeaders: ['destination', 'id'], bodyAllowed: false, spec: `${SPEC}#SUBSCRIBE` },
+  SUBSCRIBE: {
+    fromClient: true,
+    requiredHeaders: ['destination', 'id'],
+    bodyAllowed: false,
+    spec: `${SPEC}#SUBSCRIBE`,
+  },
   UNSUBSCRIBE: { fromClient: true, requiredHeaders: ['id'], bodyAllowed: false, spec: `${SPEC}#UNSUBSCRIBE` },
   ACK: { fromClient: true, requiredHeaders: ['id'], bodyAllowed: false, spec: `${SPEC}#ACK` },
   NACK: { fromClient: true, requiredHeaders: ['id'], bodyAllowed: false, spec: `${SPEC}#NACK` },
@@ -31,7 +36,12 @@ export const STOMP_COMMANDS: Readonly<Record<StompCommand, CommandRule>> = Objec
   ABORT: { fromClient: true, requiredHeaders: ['transaction'], bodyAllowed: false, spec: `${SPEC}#ABORT` },
   DISCONNECT: { fromClient: true, requiredHeaders: [], bodyAllowed: false, spec: `${SPEC}#DISCONNECT` },
   CONNECTED: { fromClient: false, requiredHeaders: ['version'], bodyAllowed: false, spec: `${SPEC}#CONNECTED_Frame` },
-  MESSAGE: { fromClient: false, requiredHeaders: ['destination', 'message-id', 'subscription'], bodyAllowed: true, spec: `${SPEC}#MESSAGE` },
+  MESSAGE: {
+    fromClient: false,
+    requiredHeaders: ['destination', 'message-id', 'subscription'],
+    bodyAllowed: true,
+    spec: `${SPEC}#MESSAGE`,
+  },
   RECEIPT: { fromClient: false, requiredHeaders: ['receipt-id'], bodyAllowed: false, spec: `${SPEC}#RECEIPT` },
   ERROR: { fromClient: false, requiredHeaders: [], bodyAllowed: true, spec: `${SPEC}#ERROR` },
 });
@@ -52,7 +62,9 @@ export const UNESCAPED_COMMANDS: ReadonlySet<StompCommand> = new Set<StompComman
  * optional `id`, and 1.0 UNSUBSCRIBE needs `id` or `destination` (checked by the session, not
  * here); 1.0 and 1.1 acknowledge by `message-id` (1.1 also `subscription`) instead of 1.2's `id`.
  */
-export const LEGACY_REQUIRED_HEADERS: Readonly<Partial<Record<'1.0' | '1.1', Partial<Record<StompCommand, readonly string[]>>>>> = Object.freeze({
+export const LEGACY_REQUIRED_HEADERS: Readonly<
+  Partial<Record<'1.0' | '1.1', Partial<Record<StompCommand, readonly string[]>>>>
+> = Object.freeze({
   '1.0': { SUBSCRIBE: ['destination'], UNSUBSCRIBE: [], ACK: ['message-id'], NACK: ['message-id'] },
   '1.1': { ACK: ['message-id', 'subscription'], NACK: ['message-id', 'subscription'] },
 });

@@ -10,6 +10,13 @@ const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
 const DECIMAL = /^[0-9]+$/;
+/**
+ * What a decoder between frames holds instead of headers and a sized body of its own: a server
+ * keeps one decoder per session, most of them idle. Never handed out, never written to (every frame
+ * gets fresh ones at its command line and its content-length).
+ */
+const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
+const NO_BODY = new Uint8Array(0);
 
 /**
  * Where the decoder is within the byte stream:
@@ -37,94 +44,107 @@ export interface FrameDecoderOptions {
  * onHeartbeat also propagates out of push and stops the decoder.
  */
 export class FrameDecoder {
-  private limits: DecoderLimits;
-  private version: StompVersion;
-  private state: DecoderState = 'between-frames';
-  private failure: StompRtcError | undefined;
+  #limits: DecoderLimits;
+  #version: StompVersion;
+  #state: DecoderState = 'between-frames';
+  #failure: StompRtcError | undefined;
 
   /** Octets of the current frame consumed so far, from the command line's first octet. */
-  private frameBytes = 0;
+  #frameBytes = 0;
   /** Unterminated line (or NUL-terminated body) carried over from earlier chunks, as copies. */
-  private parts: Uint8Array[] = [];
-  private partsLength = 0;
-  private lastPartByte = -1;
+  #parts: Uint8Array[] | undefined;
+  #partsLength = 0;
+  #lastPartByte = -1;
 
-  private command: StompCommand = 'SEND';
-  private frameVersion: StompVersion = '1.2';
-  private headers: StompHeaders = createHeaders();
-  private headerCount = 0;
-  private sizedBody: Uint8Array = new Uint8Array(0);
-  private sizedBodyFilled = 0;
+  #command: StompCommand = 'SEND';
+  #frameVersion: StompVersion = '1.2';
+  #headers: StompHeaders = NO_HEADERS;
+  #headerCount = 0;
+  #sizedBody: Uint8Array = NO_BODY;
+  #sizedBodyFilled = 0;
 
-  constructor(
-    options: FrameDecoderOptions,
-    private readonly onFrame: (frame: StompFrame) => void,
-    private readonly onHeartbeat?: () => void,
-  ) {
-    this.limits = options.limits ?? DEFAULT_DECODER_LIMITS;
-    this.version = options.version ?? '1.2';
+  readonly #onFrame: (frame: StompFrame) => void;
+  readonly #onHeartbeat: (() => void) | undefined;
+
+  constructor(options: FrameDecoderOptions, onFrame: (frame: StompFrame) => void, onHeartbeat?: () => void) {
+    this.#onFrame = onFrame;
+    this.#onHeartbeat = onHeartbeat;
+    this.#limits = options.limits ?? DEFAULT_DECODER_LIMITS;
+    this.#version = options.version ?? '1.2';
   }
 
   /** Escaping follows the new version from the next frame on (a frame in progress keeps its own). */
   setVersion(version: StompVersion): void {
-    this.version = version;
+    this.#version = version;
   }
 
   /** Takes effect at once, including for a frame in progress. */
   setLimits(limits: DecoderLimits): void {
-    this.limits = limits;
+    this.#limits = limits;
+  }
+
+  /** True when no frame is part-way decoded: the next octet starts a frame (or a heart-beat). */
+  get betweenFrames(): boolean {
+    return this.#state === 'between-frames';
   }
 
   push(chunk: Uint8Array): void {
-    if (this.failure) {
-      throw new StompRtcError(this.failure.code, `decoder stopped by an earlier error: ${this.failure.message}`);
+    if (this.#failure) {
+      throw new StompRtcError(this.#failure.code, `decoder stopped by an earlier error: ${this.#failure.message}`);
     }
     try {
-      this.consume(chunk);
+      this.#consume(chunk);
     } catch (err) {
-      this.state = 'dead';
-      this.parts = [];
-      this.failure = err instanceof StompRtcError
-        ? err
-        : new StompRtcError('MALFORMED_FRAME', `frame handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.#state = 'dead';
+      this.#parts = undefined;
+      this.#failure =
+        err instanceof StompRtcError
+          ? err
+          : new StompRtcError(
+              'MALFORMED_FRAME',
+              `frame handler failed: ${err instanceof Error ? err.message : String(err)}`,
+            );
       throw err;
     }
   }
 
-  private consume(chunk: Uint8Array): void {
+  #consume(chunk: Uint8Array): void {
     const end = chunk.length;
     let pos = 0;
     while (pos < end) {
-      switch (this.state) {
+      switch (this.#state) {
         case 'between-frames':
           // "The NULL octet can be optionally followed by multiple EOLs" and "the sender MUST
           // send new data over the network connection at least every <n> milliseconds" (§Heart-beating).
           if (chunk[pos] === LF) {
             pos++;
-            this.onHeartbeat?.();
+            this.#onHeartbeat?.();
           } else {
-            this.state = 'command';
-            this.frameBytes = 0;
-            this.frameVersion = this.version;
+            this.#state = 'command';
+            this.#frameBytes = 0;
+            this.#frameVersion = this.#version;
           }
           break;
         case 'command':
         case 'headers':
-          pos = this.readLine(chunk, pos);
+          pos = this.#readLine(chunk, pos);
           break;
         case 'sized-body':
-          pos = this.readSizedBody(chunk, pos);
+          pos = this.#readSizedBody(chunk, pos);
           break;
         case 'after-sized-body':
           if (chunk[pos] !== NUL) {
-            throw new StompRtcError('MALFORMED_FRAME', `${this.command} body of content-length ${this.sizedBody.length} is not followed by a NUL octet`);
+            throw new StompRtcError(
+              'MALFORMED_FRAME',
+              `${this.#command} body of content-length ${this.#sizedBody.length} is not followed by a NUL octet`,
+            );
           }
           pos++;
-          this.frameBytes++;
-          this.emit(this.sizedBody);
+          this.#frameBytes++;
+          this.#emit(this.#sizedBody);
           break;
         case 'body':
-          pos = this.readBodyToNul(chunk, pos);
+          pos = this.#readBodyToNul(chunk, pos);
           break;
         case 'dead':
           throw new StompRtcError('MALFORMED_FRAME', 'decoder is stopped');
@@ -133,162 +153,206 @@ export class FrameDecoder {
   }
 
   /** Reads up to the next LF; returns the position after it, or the chunk end if the line goes on. */
-  private readLine(chunk: Uint8Array, pos: number): number {
+  #readLine(chunk: Uint8Array, pos: number): number {
     const lf = chunk.indexOf(LF, pos);
+    this.#checkLineOctets(chunk.subarray(pos, lf === -1 ? chunk.length : lf));
     if (lf === -1) {
       const part = chunk.subarray(pos);
-      this.keep(part);
-      this.frameBytes += part.length;
-      this.checkOpenLine();
+      this.#keep(part);
+      this.#frameBytes += part.length;
+      this.#checkOpenLine();
       return chunk.length;
     }
     const tail = chunk.subarray(pos, lf);
-    this.frameBytes += tail.length + 1;
-    const line = this.takeParts(tail);
+    this.#frameBytes += tail.length + 1;
+    const line = this.#takeParts(tail);
     const length = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
-    if (length > this.limits.maxHeaderLineBytes) this.lineTooLong(length);
-    this.checkFrameSize();
+    if (length > this.#limits.maxHeaderLineBytes) this.#lineTooLong(length);
+    this.#checkFrameSize();
     const text = textDecoder.decode(line.subarray(0, length));
-    if (this.state === 'command') this.onCommandLine(text);
-    else this.onHeaderLine(text);
+    if (this.#state === 'command') this.#onCommandLine(text);
+    else this.#onHeaderLine(text);
     return lf + 1;
   }
 
-  /** Fails as soon as an unterminated line can no longer fit, even if its EOL never comes. */
-  private checkOpenLine(): void {
-    const max = this.limits.maxHeaderLineBytes;
-    // One octet over is still fine when it is the CR of a CRLF.
-    if (this.partsLength > max + 1 || (this.partsLength === max + 1 && this.lastPartByte !== CR)) {
-      this.lineTooLong(this.partsLength);
+  /**
+   * "frame lines to end with either carriage return + line feed or only line feed" (§Augmented
+   * BNF): a CR followed by anything but LF ends no line, and a NUL ends a frame that has no
+   * command yet. Either means the bytes are not a frame, and waiting for an LF that may never come
+   * would leave the peer unanswered. In 1.0 and 1.1 header values a CR is an ordinary octet (and
+   * the grammar lets a header value hold a NUL).
+   */
+  #checkLineOctets(segment: Uint8Array): void {
+    const command = this.#state === 'command';
+    const what = command ? 'command line' : `${this.#command} header line`;
+    if (command || this.#frameVersion === '1.2') {
+      const carriedCr = this.#partsLength > 0 && this.#lastPartByte === CR;
+      const cr = segment.indexOf(CR);
+      if ((carriedCr && segment.length > 0) || (cr !== -1 && cr < segment.length - 1)) {
+        throw new StompRtcError(
+          'MALFORMED_FRAME',
+          `${what} has a CR octet not followed by LF: STOMP 1.2 ends lines with LF or CRLF`,
+        );
+      }
     }
-    this.checkFrameSize();
+    if (command && segment.indexOf(NUL) !== -1) {
+      throw new StompRtcError('MALFORMED_FRAME', 'command line holds a NUL octet: the frame ends before its command');
+    }
   }
 
-  private lineTooLong(length: number): never {
-    const what = this.state === 'command' ? 'command line' : `${this.command} header line`;
-    throw new StompRtcError('HEADER_TOO_LONG', `${what} of ${length}+ bytes is over the limit of ${this.limits.maxHeaderLineBytes} bytes`);
+  /** Fails as soon as an unterminated line can no longer fit, even if its EOL never comes. */
+  #checkOpenLine(): void {
+    const max = this.#limits.maxHeaderLineBytes;
+    // One octet over is still fine when it is the CR of a CRLF.
+    if (this.#partsLength > max + 1 || (this.#partsLength === max + 1 && this.#lastPartByte !== CR)) {
+      this.#lineTooLong(this.#partsLength);
+    }
+    this.#checkFrameSize();
+  }
+
+  #lineTooLong(length: number): never {
+    const what = this.#state === 'command' ? 'command line' : `${this.#command} header line`;
+    throw new StompRtcError(
+      'HEADER_TOO_LONG',
+      `${what} of ${length}+ bytes is over the limit of ${this.#limits.maxHeaderLineBytes} bytes`,
+    );
   }
 
   /** The frame still needs at least its NUL, so it is too large once consumed + 1 is over the limit. */
-  private checkFrameSize(): void {
-    if (this.frameBytes + 1 > this.limits.maxFrameBytes) {
-      const what = this.state === 'command' ? 'frame' : `${this.command} frame`;
-      throw new StompRtcError('FRAME_TOO_LARGE', `${what} is over the limit of ${this.limits.maxFrameBytes} bytes`);
+  #checkFrameSize(): void {
+    if (this.#frameBytes + 1 > this.#limits.maxFrameBytes) {
+      const what = this.#state === 'command' ? 'frame' : `${this.#command} frame`;
+      throw new StompRtcError('FRAME_TOO_LARGE', `${what} is over the limit of ${this.#limits.maxFrameBytes} bytes`);
     }
   }
 
-  private onCommandLine(text: string): void {
+  #onCommandLine(text: string): void {
     if (text === '') {
       // A CRLF between frames: heart-beat, not the start of a frame.
-      this.state = 'between-frames';
-      this.onHeartbeat?.();
+      this.#state = 'between-frames';
+      this.#onHeartbeat?.();
       return;
     }
     if (!isStompCommand(text)) {
-      throw new StompRtcError('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text)}`);
+      throw new StompRtcError(
+        'UNKNOWN_COMMAND',
+        `unknown command ${JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text)}`,
+      );
     }
-    this.command = text;
-    this.headers = createHeaders();
-    this.headerCount = 0;
-    this.state = 'headers';
+    this.#command = text;
+    this.#headers = createHeaders();
+    this.#headerCount = 0;
+    this.#state = 'headers';
   }
 
-  private onHeaderLine(text: string): void {
+  #onHeaderLine(text: string): void {
     if (text === '') {
-      this.startBody();
+      this.#startBody();
       return;
     }
-    if (++this.headerCount > this.limits.maxHeaders) {
-      throw new StompRtcError('TOO_MANY_HEADERS', `${this.command} frame has more than ${this.limits.maxHeaders} headers`);
+    if (++this.#headerCount > this.#limits.maxHeaders) {
+      throw new StompRtcError(
+        'TOO_MANY_HEADERS',
+        `${this.#command} frame has more than ${this.#limits.maxHeaders} headers`,
+      );
     }
     const colon = text.indexOf(':');
     if (colon === -1) {
-      throw new StompRtcError('MALFORMED_FRAME', `${this.command} header line ${JSON.stringify(text.slice(0, 64))} has no ':'`);
+      throw new StompRtcError(
+        'MALFORMED_FRAME',
+        `${this.#command} header line ${JSON.stringify(text.slice(0, 64))} has no ':'`,
+      );
     }
     // "CONNECT and CONNECTED frames do not escape the carriage return, line feed or colon octets" (§Value Encoding).
-    const escaped = !UNESCAPED_COMMANDS.has(this.command);
-    const name = escaped ? unescapeHeader(text.slice(0, colon), this.frameVersion) : text.slice(0, colon);
-    const value = escaped ? unescapeHeader(text.slice(colon + 1), this.frameVersion) : text.slice(colon + 1);
+    const escaped = !UNESCAPED_COMMANDS.has(this.#command);
+    const name = escaped ? unescapeHeader(text.slice(0, colon), this.#frameVersion) : text.slice(0, colon);
+    const value = escaped ? unescapeHeader(text.slice(colon + 1), this.#frameVersion) : text.slice(colon + 1);
     // "If a client or a server receives repeated frame header entries, only the first header
     // entry SHOULD be used as the value of header entry" (§Repeated Header Entries).
-    if (!Object.prototype.hasOwnProperty.call(this.headers, name)) this.headers[name] = value;
+    if (!Object.prototype.hasOwnProperty.call(this.#headers, name)) this.#headers[name] = value;
   }
 
-  private startBody(): void {
-    const declared = this.headers['content-length'];
+  #startBody(): void {
+    const declared = this.#headers['content-length'];
     if (declared === undefined) {
-      this.state = 'body';
+      this.#state = 'body';
       return;
     }
     if (!DECIMAL.test(declared)) {
-      throw new StompRtcError('MALFORMED_FRAME', `${this.command} content-length ${JSON.stringify(declared.slice(0, 32))} is not a non-negative decimal integer`);
+      throw new StompRtcError(
+        'MALFORMED_FRAME',
+        `${this.#command} content-length ${JSON.stringify(declared.slice(0, 32))} is not a non-negative decimal integer`,
+      );
     }
     const length = Number(declared);
     // Refused before a single body octet is buffered.
-    if (this.frameBytes + length + 1 > this.limits.maxFrameBytes) {
-      throw new StompRtcError('FRAME_TOO_LARGE', `${this.command} content-length ${declared} makes the frame over the limit of ${this.limits.maxFrameBytes} bytes`);
+    if (this.#frameBytes + length + 1 > this.#limits.maxFrameBytes) {
+      throw new StompRtcError(
+        'FRAME_TOO_LARGE',
+        `${this.#command} content-length ${declared} makes the frame over the limit of ${this.#limits.maxFrameBytes} bytes`,
+      );
     }
-    this.sizedBody = new Uint8Array(length);
-    this.sizedBodyFilled = 0;
-    this.state = length > 0 ? 'sized-body' : 'after-sized-body';
+    this.#sizedBody = new Uint8Array(length);
+    this.#sizedBodyFilled = 0;
+    this.#state = length > 0 ? 'sized-body' : 'after-sized-body';
   }
 
-  private readSizedBody(chunk: Uint8Array, pos: number): number {
-    const take = Math.min(this.sizedBody.length - this.sizedBodyFilled, chunk.length - pos);
-    this.sizedBody.set(chunk.subarray(pos, pos + take), this.sizedBodyFilled);
-    this.sizedBodyFilled += take;
-    this.frameBytes += take;
-    if (this.sizedBodyFilled === this.sizedBody.length) this.state = 'after-sized-body';
+  #readSizedBody(chunk: Uint8Array, pos: number): number {
+    const take = Math.min(this.#sizedBody.length - this.#sizedBodyFilled, chunk.length - pos);
+    this.#sizedBody.set(chunk.subarray(pos, pos + take), this.#sizedBodyFilled);
+    this.#sizedBodyFilled += take;
+    this.#frameBytes += take;
+    if (this.#sizedBodyFilled === this.#sizedBody.length) this.#state = 'after-sized-body';
     return pos + take;
   }
 
-  private readBodyToNul(chunk: Uint8Array, pos: number): number {
+  #readBodyToNul(chunk: Uint8Array, pos: number): number {
     const nul = chunk.indexOf(NUL, pos);
     if (nul === -1) {
       const part = chunk.subarray(pos);
-      this.keep(part);
-      this.frameBytes += part.length;
-      this.checkFrameSize();
+      this.#keep(part);
+      this.#frameBytes += part.length;
+      this.#checkFrameSize();
       return chunk.length;
     }
     const tail = chunk.subarray(pos, nul);
-    this.frameBytes += tail.length;
-    this.checkFrameSize();
-    this.frameBytes++;
-    const body = this.parts.length === 0 ? tail.slice() : this.takeParts(tail);
-    this.emit(body);
+    this.#frameBytes += tail.length;
+    this.#checkFrameSize();
+    this.#frameBytes++;
+    const body = this.#parts === undefined ? tail.slice() : this.#takeParts(tail);
+    this.#emit(body);
     return nul + 1;
   }
 
   /** Keeps a copy: the caller may reuse its chunk once push returns. */
-  private keep(part: Uint8Array): void {
+  #keep(part: Uint8Array): void {
     if (part.length === 0) return;
-    this.parts.push(part.slice());
-    this.partsLength += part.length;
-    this.lastPartByte = part[part.length - 1] ?? -1;
+    (this.#parts ??= []).push(part.slice());
+    this.#partsLength += part.length;
+    this.#lastPartByte = part[part.length - 1] ?? -1;
   }
 
   /** The carried-over parts plus `tail`, concatenated once; `tail` itself when nothing was carried. */
-  private takeParts(tail: Uint8Array): Uint8Array {
-    if (this.parts.length === 0) return tail;
-    const out = new Uint8Array(this.partsLength + tail.length);
+  #takeParts(tail: Uint8Array): Uint8Array {
+    if (this.#parts === undefined) return tail;
+    const out = new Uint8Array(this.#partsLength + tail.length);
     let offset = 0;
-    for (const part of this.parts) {
+    for (const part of this.#parts) {
       out.set(part, offset);
       offset += part.length;
     }
     out.set(tail, offset);
-    this.parts = [];
-    this.partsLength = 0;
-    this.lastPartByte = -1;
+    this.#parts = undefined;
+    this.#partsLength = 0;
+    this.#lastPartByte = -1;
     return out;
   }
 
-  private emit(body: Uint8Array): void {
-    const frame: StompFrame = { command: this.command, headers: this.headers, body };
-    this.state = 'between-frames';
-    this.headers = createHeaders();
-    this.sizedBody = new Uint8Array(0);
-    this.onFrame(frame);
+  #emit(body: Uint8Array): void {
+    const frame: StompFrame = { command: this.#command, headers: this.#headers, body };
+    this.#state = 'between-frames';
+    this.#headers = NO_HEADERS;
+    this.#sizedBody = NO_BODY;
+    this.#onFrame(frame);
   }
 }

@@ -1,3 +1,5 @@
+import { textDecoder, textEncoder } from '../text-codec.js';
+
 /** A STOMP protocol version this project speaks. */
 export type StompVersion = '1.0' | '1.1' | '1.2';
 
@@ -10,8 +12,17 @@ export const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.2', '1.1', '1.0']
 export type StompHeaders = Record<string, string>;
 
 export type ClientCommand =
-  | 'CONNECT' | 'STOMP' | 'SEND' | 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'ACK' | 'NACK'
-  | 'BEGIN' | 'COMMIT' | 'ABORT' | 'DISCONNECT';
+  | 'CONNECT'
+  | 'STOMP'
+  | 'SEND'
+  | 'SUBSCRIBE'
+  | 'UNSUBSCRIBE'
+  | 'ACK'
+  | 'NACK'
+  | 'BEGIN'
+  | 'COMMIT'
+  | 'ABORT'
+  | 'DISCONNECT';
 export type ServerCommand = 'CONNECTED' | 'MESSAGE' | 'RECEIPT' | 'ERROR';
 export type StompCommand = ClientCommand | ServerCommand;
 
@@ -25,12 +36,16 @@ export interface StompFrame {
 export const EMPTY_BODY: Uint8Array = new Uint8Array(0);
 
 export function createHeaders(entries?: Iterable<readonly [string, string]>): StompHeaders {
-  const headers: StompHeaders = Object.create(null);
+  const headers = Object.create(null) as StompHeaders;
   if (entries) for (const [name, value] of entries) headers[name] = value;
   return headers;
 }
 
-export function frame(command: StompCommand, headers: Record<string, string> = {}, body: Uint8Array | string = EMPTY_BODY): StompFrame {
+export function frame(
+  command: StompCommand,
+  headers: Record<string, string> = {},
+  body: Uint8Array | string = EMPTY_BODY,
+): StompFrame {
   return {
     command,
     headers: createHeaders(Object.entries(headers)),
@@ -38,5 +53,5 @@ export function frame(command: StompCommand, headers: Record<string, string> = {
   };
 }
 
-export const textEncoder = new TextEncoder();
-export const textDecoder = new TextDecoder();
+// Re-exported where the codec has always had them.
+export { textEncoder, textDecoder };

@@ -45,7 +45,10 @@ export function unescapeHeader(raw: string, version: StompVersion): string {
     const replacement = next === undefined ? undefined : table[next];
     if (replacement === undefined) {
       const shown = next === undefined ? 'a trailing backslash' : `'\\${next}'`;
-      throw new StompRtcError('INVALID_ESCAPE', `header ${preview(raw)} uses ${shown}, which STOMP ${version} does not define`);
+      throw new StompRtcError(
+        'INVALID_ESCAPE',
+        `header ${preview(raw)} uses ${shown}, which STOMP ${version} does not define`,
+      );
     }
     out += raw.slice(from, backslash) + replacement;
     from = backslash + 2;
