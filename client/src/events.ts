@@ -1,5 +1,5 @@
 /** A minimal typed event emitter that runs in browsers and Node alike. */
-export type EventMap = Record<string, (...args: any[]) => void>;
+export type EventMap = Record<string, (...args: never[]) => void>;
 
 export class TypedEmitter<E extends EventMap> {
   #listeners = new Map<keyof E, Set<E[keyof E]>>();
@@ -32,7 +32,9 @@ export class TypedEmitter<E extends EventMap> {
         (listener as (...a: Parameters<E[K]>) => void)(...args);
       } catch (err) {
         // A throwing listener must not break the protocol machinery that emitted.
-        queueMicrotask(() => { throw err; });
+        queueMicrotask(() => {
+          throw err;
+        });
       }
     }
   }

@@ -10,11 +10,24 @@
 export { connect, Session } from './stomp-session.js';
 export type { ConnectOptions, JoinOptions, SessionState, SessionEvents } from './stomp-session.js';
 export { Room, createRoom } from './room.js';
-export type { RoomEvents, RoomMessage, LinkStateEvent, StreamEvent, PeerLeftReason, RoomOptions, Peer } from './room.js';
-export type { LinkTier, LinkFailure } from './peer-link.js';
+export type {
+  RoomEvents,
+  RoomMessage,
+  LinkStateEvent,
+  StreamEvent,
+  PeerLeftReason,
+  RoomOptions,
+  Peer,
+  UndeliveredEvent,
+  SendOptions,
+  RoomState,
+} from './room.js';
+export type { LinkTier, LinkFailure, LinkReason } from './peer-link.js';
+export type { MessageValue, ReceivedValue, JsonValue } from './message-value.js';
 export type { PeerId, PeerInfo, RoomPort, RoomInbound, WelcomeMessage, LinkReport } from './room-port.js';
 export { ClientError, CLIENT_ERROR_CODES } from './errors.js';
 export type { ClientErrorCode, AnyErrorCode, RoomErrorInfo } from './errors.js';
 export { exponentialBackoff, NEVER_RECONNECT } from './reconnect-policy.js';
+export type { TokenSource } from './token-refresh.js';
 export type { ReconnectPolicy, ReconnectContext, BackoffOptions } from './reconnect-policy.js';
 export * as limits from './limits.js';

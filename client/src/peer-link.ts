@@ -18,8 +18,14 @@
 import SimplePeer from 'simple-peer';
 import type { ClientId } from './envelope.js';
 import type { WrtcImpl } from './webrtc.js';
+import { LinkMedia } from './link-media.js';
 import {
-  BACKPRESSURE_POLL_MS, DATA_CHANNEL_HIGH_WATER_BYTES, ICE_RECOVERY_MS, ICE_TIMEOUT_MS, P2P_RETRY_BASE_MS,
+  BACKPRESSURE_POLL_MS,
+  DATA_CHANNEL_HIGH_WATER_BYTES,
+  ICE_RECOVERY_MS,
+  ICE_TIMEOUT_MS,
+  LINK_START_DELAY_MS,
+  P2P_RETRY_BASE_MS,
   P2P_RETRY_MAX_MS,
 } from './limits.js';
 
@@ -27,14 +33,41 @@ import type { LinkFailure, LinkTier } from '../../shared/src/signaling/messages.
 
 export type { LinkFailure, LinkTier };
 
+/**
+ * Why a link is on the relay, as the application sees it: a LinkFailure, or 'relay-only' when
+ * either end chose to make no peer connections (the wire report's failure is null then).
+ */
+export type LinkReason = LinkFailure | 'relay-only';
+
+/**
+ * Everything a link is doing, as one value:
+ * - connecting: a peer connection is being set up or awaited; `failure` says why the previous
+ *   one ended (null on the first attempt), and the owner sends over the relay meanwhile;
+ * - open: the channel carries data; `tier` is null until the selected candidate pair is read;
+ * - stalled: the channel is open but carries nothing (ICE disconnected, or no ack progress);
+ * - no-webrtc: this end or the remote makes no peer connections: the relay, for good;
+ * - destroyed.
+ */
+export type LinkPhase =
+  | { readonly name: 'connecting'; readonly failure: LinkFailure | null }
+  | { readonly name: 'open'; readonly tier: 'p2p' | 'turn' | null }
+  | { readonly name: 'stalled' }
+  | { readonly name: 'no-webrtc'; readonly reason: 'relay-only' | 'unsupported' }
+  | { readonly name: 'destroyed' };
+
 /** Our extra field on a simple-peer signal object. */
-export interface SignalMarker { readonly v: 1; readonly gen: number; readonly cid: ClientId }
-export const SIGNAL_MARKER_FIELD = 'stomprtc';
+export interface SignalMarker {
+  readonly v: 1;
+  readonly gen: number;
+  readonly cid: ClientId;
+}
+const SIGNAL_MARKER_FIELD = 'stomprtc';
 
 export interface PeerLinkHandlers {
   signal(signal: Record<string, unknown>): void;
   data(data: string | Uint8Array): void;
-  tier(tier: LinkTier, failure: LinkFailure | null): void;
+  /** The tier the application sees changed (reason: why it is on the relay, else null). */
+  tier(tier: LinkTier, reason: LinkReason | null): void;
   /** Media from the remote started flowing (a stream), or stopped or went away with the connection (null). */
   stream?(stream: MediaStream | null): void;
 }
@@ -60,58 +93,97 @@ interface SimplePeerInternals {
 type Peer = SimplePeer.Instance & SimplePeerInternals;
 
 export class PeerLink {
-  #tier: LinkTier;
-  #failure: LinkFailure | null = null;
+  #phase: LinkPhase;
+  /** What the application was last told; changes only through #enter(). */
+  #view: { tier: LinkTier; reason: LinkReason | null };
   #connectMs: number | null = null;
   #gen = 0;
   #peer: Peer | undefined;
-  #open = false;
-  /** Open but not carrying data (ICE disconnected or no ack progress); the owner uses the relay. */
-  #stalled = false;
   /** Counts recoveries of the same channel: each one is a new path for the owner's outbox. */
   #pathEpoch = 0;
   #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The remote makes no peer connections (it said so in its hello): stay on the relay. */
-  #remoteWithoutWebrtc = false;
   #startedAt = Date.now();
   #retries = 0;
   #turnAuthFailed = false;
   #iceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** An initiator's first attempt, waiting for begin() or LINK_START_DELAY_MS. */
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #destroyed = false;
   #early: { gen: number; signals: Array<Record<string, unknown>> } | undefined;
-  #localStream: MediaStream | null;
-  /** Non-null while the remote's media flows. */
-  #remoteStream: MediaStream | null = null;
-  /** The audio and video transceivers of the current connection, once known. */
-  #media: Partial<Record<MediaKind, RTCRtpTransceiver>> = {};
+  readonly #media: LinkMedia;
+  readonly #opts: PeerLinkOptions;
 
-  constructor(private readonly opts: PeerLinkOptions, public handlers: PeerLinkHandlers) {
-    this.#localStream = opts.localStream ?? null;
-    if (!opts.wrtc) {
-      this.#tier = 'relay';
-      if (opts.noWebrtcReason !== 'relay-only') this.#failure = 'unsupported';
-      return;
-    }
-    this.#tier = 'connecting';
-    if (opts.initiator) this.#start(0);
+  constructor(
+    opts: PeerLinkOptions,
+    public handlers: PeerLinkHandlers,
+  ) {
+    this.#opts = opts;
+    this.#media = new LinkMedia(
+      opts.localStream ?? null,
+      (s) => this.handlers.stream?.(s),
+      (m) => this.#debug(m),
+    );
+    this.#phase = opts.wrtc
+      ? { name: 'connecting', failure: null }
+      : { name: 'no-webrtc', reason: opts.noWebrtcReason ?? 'unsupported' };
+    this.#view = viewOf(this.#phase) ?? { tier: 'connecting', reason: null };
+    if (!opts.wrtc) return;
+    if (opts.initiator) this.#startTimer = setTimeout(() => this.begin(), LINK_START_DELAY_MS);
     else this.#armIceTimer();
   }
 
-  get tier(): LinkTier { return this.#tier; }
-  get failure(): LinkFailure | null { return this.#failure; }
+  get phase(): LinkPhase {
+    return this.#phase;
+  }
+  get tier(): LinkTier {
+    return this.#view.tier;
+  }
+  /** Why the link is on the relay (null otherwise). */
+  get reason(): LinkReason | null {
+    return this.#view.reason;
+  }
+  /** The wire report's failure: the reason, except relay-only by choice, which is no failure. */
+  get failure(): LinkFailure | null {
+    return this.#view.reason === 'relay-only' ? null : this.#view.reason;
+  }
   /** Milliseconds from the start of the attempt that succeeded to its open channel. */
-  get connectMs(): number | null { return this.#connectMs; }
-  get generation(): number { return this.#gen; }
-  get initiator(): boolean { return this.opts.initiator; }
+  get connectMs(): number | null {
+    return this.#connectMs;
+  }
+  get generation(): number {
+    return this.#gen;
+  }
+  get initiator(): boolean {
+    return this.#opts.initiator;
+  }
   /** The channel is open and carrying data (not stalled). */
-  get channelOpen(): boolean { return this.#open && !this.#stalled; }
+  get channelOpen(): boolean {
+    return this.#phase.name === 'open';
+  }
   /** Identifies the current channel, so the owner knows what a path change may have lost. */
-  get pathId(): string { return `dc:${this.#gen}:${this.#pathEpoch}`; }
-  /** The remote said it makes no peer connections; this link stays on the relay. */
-  get remoteWithoutWebrtc(): boolean { return this.#remoteWithoutWebrtc; }
+  get pathId(): string {
+    return `dc:${this.#gen}:${this.#pathEpoch}`;
+  }
+  /** This link stays on the relay for good (no WebRTC here, or the remote said it has none). */
+  get relayForGood(): boolean {
+    return this.#phase.name === 'no-webrtc';
+  }
   /** A simple-peer exists (or is about to) for the current generation. */
-  get active(): boolean { return this.#peer !== undefined; }
+  get active(): boolean {
+    return this.#peer !== undefined;
+  }
+  /** An initiator whose first attempt is still to start (see begin()). */
+  get starting(): boolean {
+    return this.#startTimer !== undefined;
+  }
+
+  /**
+   * Starts an initiator's first attempt now, if it is still waiting: the owner calls this once the
+   * relay path to the member is ready; LINK_START_DELAY_MS after the link was made it starts anyway.
+   */
+  begin(): void {
+    if (this.#startTimer !== undefined) this.#start(0);
+  }
 
   /** The channel accepts more without going over the high-water mark. */
   get writable(): boolean {
@@ -138,14 +210,13 @@ export class PeerLink {
    * without one the connection is replaced after ICE_RECOVERY_MS.
    */
   stall(why: string): void {
-    if (this.#destroyed || !this.#open || this.#stalled) return;
+    if (this.#phase.name !== 'open') return;
     this.#debug(`channel stalled: ${why}`);
-    this.#stalled = true;
-    this.#setTier('relay', 'channel-closed');
+    this.#enter({ name: 'stalled' });
     clearTimeout(this.#recoveryTimer);
     const peer = this.#peer;
     this.#recoveryTimer = setTimeout(() => {
-      if (this.#peer !== peer || !this.#stalled || this.#destroyed) return;
+      if (this.#peer !== peer || this.#phase.name !== 'stalled') return;
       this.#debug(`no recovery within ${ICE_RECOVERY_MS} ms; replacing the peer connection`);
       this.#fail('channel-closed', 0);
     }, ICE_RECOVERY_MS);
@@ -153,28 +224,25 @@ export class PeerLink {
 
   /**
    * The remote announced (in its hello) that it makes no peer connections: relay-only by choice
-   * (failure null) or without a WebRTC implementation ('unsupported'). Waiting for ICE would only
-   * delay the final tier by ICE_TIMEOUT_MS and misreport it as an ICE failure.
+   * or without a WebRTC implementation. Waiting for ICE would only delay the final tier by
+   * ICE_TIMEOUT_MS and misreport it as an ICE failure.
    */
   remoteHasNoWebrtc(reason: 'relay-only' | 'unsupported'): void {
-    if (this.#destroyed || !this.opts.wrtc || this.#remoteWithoutWebrtc) return;
-    this.#remoteWithoutWebrtc = true;
-    clearTimeout(this.#iceTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#recoveryTimer);
+    if (this.#phase.name === 'destroyed' || this.#phase.name === 'no-webrtc') return;
+    this.#clearTimers();
     this.#early = undefined;
     this.#dropPeer();
-    this.#setTier('relay', reason === 'unsupported' ? 'unsupported' : null);
+    this.#enter({ name: 'no-webrtc', reason });
   }
 
   /** A signal from the remote peer (our marker still on it, if it had one). */
   handleSignal(signal: Record<string, unknown>): void {
-    if (this.#destroyed || !this.opts.wrtc || this.#remoteWithoutWebrtc) return;
+    if (this.#phase.name === 'destroyed' || this.#phase.name === 'no-webrtc') return;
     const marker = readMarker(signal);
     const gen = marker?.gen ?? 0;
     const plain = { ...signal };
     delete plain[SIGNAL_MARKER_FIELD];
-    if (this.opts.initiator) {
+    if (this.#opts.initiator) {
       if (gen !== this.#gen || !this.#peer) return;
     } else if (gen < this.#gen) {
       return;
@@ -203,63 +271,66 @@ export class PeerLink {
     }
   }
 
-  /**
-   * Sends this stream's first audio and first video track (null: sends none). Every connection
-   * reserves one audio and one video transceiver in its first negotiation, so media starts and
-   * stops with replaceTrack() and never renegotiates (no offer glare when both ends start at once).
-   */
+  /** Sends this stream's first audio and first video track (null: sends none); see LinkMedia. */
   setLocalStream(stream: MediaStream | null): void {
-    this.#localStream = stream;
-    this.#applyLocalMedia();
+    this.#media.setLocalStream(stream);
   }
 
   /** The remote's media while it flows. */
-  get remoteStream(): MediaStream | null { return this.#remoteStream; }
+  get remoteStream(): MediaStream | null {
+    return this.#media.remoteStream;
+  }
 
   destroy(): void {
-    this.#destroyed = true;
-    clearTimeout(this.#iceTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#recoveryTimer);
+    this.#clearTimers();
     this.#dropPeer();
+    this.#phase = { name: 'destroyed' };
   }
 
   #start(gen: number): void {
-    if (this.#remoteWithoutWebrtc) return;
-    const wasOpen = this.#open;
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
+    if (this.#phase.name === 'no-webrtc' || this.#phase.name === 'destroyed') return;
+    const wasOpen = this.#phase.name === 'open' || this.#phase.name === 'stalled';
     this.#dropPeer();
-    if (wasOpen) this.#setTier('relay', 'channel-closed');
+    if (wasOpen) this.#enter({ name: 'connecting', failure: 'channel-closed' });
     this.#gen = gen;
     this.#startedAt = Date.now();
     this.#turnAuthFailed = false;
     const peer = new SimplePeer({
-      initiator: this.opts.initiator,
+      initiator: this.#opts.initiator,
       trickle: true,
       objectMode: true,
-      config: { iceServers: [...this.opts.iceServers] },
-      wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'],
+      config: { iceServers: [...this.#opts.iceServers] },
+      wrtc: this.#opts.wrtc as SimplePeer.Options['wrtc'],
     }) as Peer;
     this.#peer = peer;
-    const mine = () => this.#peer === peer && !this.#destroyed;
+    const mine = () => this.#peer === peer && this.#phase.name !== 'destroyed';
+    const hadChannel = () => this.#phase.name === 'open' || this.#phase.name === 'stalled';
     peer.on('signal', (signal: SimplePeer.SignalData) => {
       if (!mine()) return;
-      const marker: SignalMarker = { v: 1, gen, cid: this.opts.cid };
+      const marker: SignalMarker = { v: 1, gen, cid: this.#opts.cid };
       this.handlers.signal({ ...(signal as Record<string, unknown>), [SIGNAL_MARKER_FIELD]: marker });
     });
-    peer.on('connect', () => { if (mine()) this.#onOpen(peer); });
+    peer.on('connect', () => {
+      if (mine()) this.#onOpen(peer);
+    });
     peer.on('data', (data: unknown) => {
       if (!mine()) return;
       if (typeof data === 'string') this.handlers.data(data);
-      else if (data instanceof Uint8Array) this.handlers.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      else if (data instanceof Uint8Array)
+        this.handlers.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     });
-    peer.on('close', () => { if (mine()) this.#fail(this.#open ? 'channel-closed' : this.#iceFailure()); });
+    peer.on('close', () => {
+      if (mine()) this.#fail(hadChannel() ? 'channel-closed' : this.#iceFailure());
+    });
     peer.on('error', (err: Error & { code?: string }) => {
       if (!mine()) return;
       this.#debug(`peer error ${err.code ?? ''} ${err.message}`);
-      this.#fail(this.#open ? 'channel-closed' : this.#iceFailure());
+      this.#fail(hadChannel() ? 'channel-closed' : this.#iceFailure());
     });
-    const pc = peer._pc as (RTCPeerConnection & { addEventListener?: RTCPeerConnection['addEventListener'] }) | undefined;
-    if (pc) this.#reserveMedia(pc, mine);
+    const pc = peer._pc;
+    if (pc) this.#media.reserve(pc, this.#opts.initiator, mine);
     try {
       // Only browsers report TURN errors; 401 is "Unauthorized" from the TURN server (RFC 8656).
       pc?.addEventListener?.('icecandidateerror', (e: Event) => {
@@ -269,151 +340,135 @@ export class PeerLink {
       pc?.addEventListener?.('iceconnectionstatechange', () => {
         if (mine()) this.#onIceState(pc.iceConnectionState);
       });
-    } catch { /* wrtc may not support listeners on the connection */ }
+    } catch {
+      /* wrtc may not support listeners on the connection */
+    }
     this.#armIceTimer();
-  }
-
-  /**
-   * The initiator adds a sendrecv audio and video transceiver before its first offer (simple-peer
-   * creates the offer in a microtask); the answerer adopts the matching transceivers as their
-   * track events arrive, before simple-peer creates the answer, and answers sendrecv.
-   */
-  #reserveMedia(pc: RTCPeerConnection, mine: () => boolean): void {
-    if (typeof MediaStream !== 'function' || typeof pc.addTransceiver !== 'function') return;
-    try {
-      if (this.opts.initiator) {
-        for (const kind of MEDIA_KINDS) this.#adopt(kind, pc.addTransceiver(kind, { direction: 'sendrecv' }), mine);
-        return;
-      }
-      pc.addEventListener('track', (e: RTCTrackEvent) => {
-        const kind = e.track.kind as MediaKind;
-        if (!mine() || !MEDIA_KINDS.includes(kind) || this.#media[kind]) return;
-        e.transceiver.direction = 'sendrecv';
-        this.#adopt(kind, e.transceiver, mine);
-      });
-    } catch (err) {
-      this.#debug(`no media on this connection: ${String(err)}`);
-    }
-  }
-
-  #adopt(kind: MediaKind, transceiver: RTCRtpTransceiver, mine: () => boolean): void {
-    this.#media[kind] = transceiver;
-    // A received track is muted until packets arrive, and muted again when they stop.
-    const changed = () => { if (mine()) this.#remoteMediaChanged(); };
-    transceiver.receiver.track.addEventListener('unmute', changed);
-    transceiver.receiver.track.addEventListener('mute', changed);
-    this.#applyLocalMedia();
-    this.#remoteMediaChanged();
-  }
-
-  #applyLocalMedia(): void {
-    for (const kind of MEDIA_KINDS) {
-      const sender = this.#media[kind]?.sender;
-      const track = this.#localStream?.getTracks().find((t) => t.kind === kind) ?? null;
-      if (!sender || sender.track === track) continue;
-      sender.replaceTrack(track).catch((err: unknown) => this.#debug(`${kind} track not replaced: ${String(err)}`));
-    }
-  }
-
-  #remoteMediaChanged(): void {
-    const tracks = MEDIA_KINDS.flatMap((kind) => this.#media[kind]?.receiver.track ?? []);
-    const flowing = tracks.some((t) => !t.muted && t.readyState === 'live');
-    if (flowing === (this.#remoteStream !== null)) return;
-    this.#remoteStream = flowing ? new MediaStream(tracks) : null;
-    this.handlers.stream?.(this.#remoteStream);
   }
 
   #armIceTimer(): void {
     clearTimeout(this.#iceTimer);
     this.#iceTimer = setTimeout(() => {
-      if (!this.#open && !this.#destroyed) this.#fail(this.#iceFailure());
+      if (this.#phase.name === 'connecting') this.#fail(this.#iceFailure());
     }, ICE_TIMEOUT_MS);
   }
 
   #iceFailure(): LinkFailure {
     if (this.#turnAuthFailed) return 'turn-auth';
-    const hasTurn = this.opts.iceServers.some((s) =>
-      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)));
+    const hasTurn = this.#opts.iceServers.some((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)),
+    );
     return hasTurn ? 'ice-timeout' : 'no-turn';
   }
 
   #onOpen(peer: Peer): void {
     clearTimeout(this.#iceTimer);
-    this.#open = true;
-    this.#stalled = false;
     this.#retries = 0;
-    this.#failure = null;
     this.#connectMs = Date.now() - this.#startedAt;
+    this.#enter({ name: 'open', tier: null });
     // The channel may open while ICE is already `disconnected` again (a path that is flapping).
     const ice = peer._pc?.iceConnectionState;
-    if (ice === 'disconnected') { this.stall('ICE disconnected at open'); return; }
-    this.#reportTier(peer);
+    if (ice === 'disconnected') {
+      this.stall('ICE disconnected at open');
+      return;
+    }
+    this.#readTier(peer);
   }
 
   /** p2p or turn, from the selected candidate pair (which may change after an ICE recovery). */
-  #reportTier(peer: Peer): void {
+  #readTier(peer: Peer): void {
     peer.getStats((err, reports) => {
-      if (this.#peer !== peer || this.#destroyed || !this.channelOpen) return;
-      const tier = err ? 'p2p' : tierOfSelectedPair(reports);
-      this.#setTier(tier, null);
+      if (this.#peer !== peer || this.#phase.name !== 'open') return;
+      this.#enter({ name: 'open', tier: err ? 'p2p' : tierOfSelectedPair(reports) });
     });
   }
 
   #onIceState(state: RTCIceConnectionState): void {
-    this.#debug(`ICE ${state}${this.#stalled ? ' (stalled)' : ''}`);
-    if (!this.#open) return;
-    if (state === 'disconnected') { this.stall('ICE disconnected'); return; }
-    if ((state === 'connected' || state === 'completed') && this.#stalled) {
+    this.#debug(`ICE ${state} (${this.#phase.name})`);
+    if (state === 'disconnected') {
+      this.stall('ICE disconnected');
+      return;
+    }
+    if ((state === 'connected' || state === 'completed') && this.#phase.name === 'stalled') {
       // Back on the same connection. What was written while it was stalled may or may not have
       // arrived (SCTP retransmits it if the association survived); a new path id makes the owner
       // write everything unacknowledged again, and the receiver drops what it already has.
       clearTimeout(this.#recoveryTimer);
-      this.#stalled = false;
       this.#pathEpoch++;
+      this.#enter({ name: 'open', tier: null });
       this.#debug(`channel recovered (path ${this.pathId})`);
-      this.#reportTier(this.#peer!);
+      this.#readTier(this.#peer!);
     }
   }
 
   /** firstDelayMs overrides the backoff delay of this retry: 0 after a stall, which already gave
    * ICE its chance to recover. The backoff still advances. */
-  #fail(reason: LinkFailure, firstDelayMs?: number): void {
-    if (this.#destroyed) return;
+  #fail(failure: LinkFailure, firstDelayMs?: number): void {
+    if (this.#phase.name === 'destroyed' || this.#phase.name === 'no-webrtc') return;
     clearTimeout(this.#iceTimer);
     clearTimeout(this.#recoveryTimer);
     this.#dropPeer();
-    this.#setTier('relay', reason);
-    if (!this.opts.initiator || this.#remoteWithoutWebrtc) return;
+    this.#enter({ name: 'connecting', failure });
+    if (!this.#opts.initiator) return;
     const backoff = Math.min(P2P_RETRY_MAX_MS, P2P_RETRY_BASE_MS * 2 ** this.#retries++);
     const delay = firstDelayMs ?? backoff;
     clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => { if (!this.#destroyed) this.#start(this.#gen + 1); }, delay);
+    this.#retryTimer = setTimeout(() => {
+      if (this.#phase.name === 'connecting') this.#start(this.#gen + 1);
+    }, delay);
   }
 
   #dropPeer(): void {
     const peer = this.#peer;
     this.#peer = undefined;
-    this.#open = false;
-    this.#media = {};
-    this.#remoteMediaChanged();
-    this.#stalled = false;
+    this.#media.reset();
     if (peer) {
-      try { peer.destroy(); } catch { /* already gone */ }
+      try {
+        peer.destroy();
+      } catch {
+        /* already gone */
+      }
     }
   }
 
-  #setTier(tier: LinkTier, failure: LinkFailure | null): void {
-    if (tier === this.#tier && failure === this.#failure) return;
-    this.#tier = tier;
-    this.#failure = failure;
-    this.handlers.tier(tier, failure);
+  #clearTimers(): void {
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
+    clearTimeout(this.#iceTimer);
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#recoveryTimer);
   }
 
-  #debug(msg: string): void { this.opts.debug?.(`link gen ${this.#gen}: ${msg}`); }
+  /** The one place the phase changes; tells the owner when what the application sees changed. */
+  #enter(next: LinkPhase): void {
+    if (this.#phase.name === 'destroyed') return;
+    this.#phase = next;
+    const view = viewOf(next);
+    if (!view || (view.tier === this.#view.tier && view.reason === this.#view.reason)) return;
+    this.#view = view;
+    this.handlers.tier(view.tier, view.reason);
+  }
+
+  #debug(msg: string): void {
+    this.#opts.debug?.(`link gen ${this.#gen}: ${msg}`);
+  }
 }
 
-type MediaKind = 'audio' | 'video';
-const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
+/** What the application sees of a phase; undefined: unchanged (an open channel whose tier is not read yet). */
+function viewOf(phase: LinkPhase): { tier: LinkTier; reason: LinkReason | null } | undefined {
+  switch (phase.name) {
+    case 'connecting':
+      return phase.failure ? { tier: 'relay', reason: phase.failure } : { tier: 'connecting', reason: null };
+    case 'open':
+      return phase.tier ? { tier: phase.tier, reason: null } : undefined;
+    case 'stalled':
+      return { tier: 'relay', reason: 'channel-closed' };
+    case 'no-webrtc':
+      return { tier: 'relay', reason: phase.reason };
+    case 'destroyed':
+      return undefined;
+  }
+}
 
 export function readMarker(signal: Record<string, unknown>): SignalMarker | undefined {
   const m = signal[SIGNAL_MARKER_FIELD] as Partial<SignalMarker> | undefined;
@@ -422,11 +477,14 @@ export function readMarker(signal: Record<string, unknown>): SignalMarker | unde
 }
 
 /** 'turn' when either end of the selected candidate pair is a relay candidate, else 'p2p'. */
-export function tierOfSelectedPair(reports: ReadonlyArray<Record<string, unknown>>): 'p2p' | 'turn' {
+function tierOfSelectedPair(reports: ReadonlyArray<Record<string, unknown>>): 'p2p' | 'turn' {
   const byId = new Map(reports.map((r) => [r.id as string, r]));
   const transport = reports.find((r) => r.type === 'transport' && typeof r.selectedCandidatePairId === 'string');
-  const pair = (transport && byId.get(transport.selectedCandidatePairId as string))
-    ?? reports.find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+  const pair =
+    (transport && byId.get(transport.selectedCandidatePairId as string)) ??
+    reports.find(
+      (r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')),
+    );
   if (!pair) return 'p2p';
   const local = byId.get(pair.localCandidateId as string);
   const remote = byId.get(pair.remoteCandidateId as string);

@@ -26,7 +26,10 @@ export interface RoomInbound {
   peerLeft(peerId: PeerId): void;
   signal(from: PeerId, signal: Record<string, unknown>): void;
   relay(from: PeerId, body: string | Uint8Array): void;
+  /** A non-fatal error about a relay or signal SEND (UNKNOWN_PEER, RATE_LIMITED). */
   error(err: RoomErrorInfo): void;
+  /** The server refused our join, or our rejoin after a reconnect: the room is over. */
+  refused(err: RoomErrorInfo): void;
   /** The signaling connection dropped; the relay path is down until the next welcome. */
   signalingLost(): void;
 }

@@ -1,33 +1,33 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import wrtc from '@roamhq/wrtc';
 import { MemoryHub } from './helpers/memory-signaling.js';
+import { trackedWrtc } from './helpers/tracked-wrtc.js';
 import { allDirect, record, sleep, waitFor } from './helpers/wait.js';
 import type { Room } from '../../client/src/room.js';
-import type { WrtcImpl } from '../../client/src/webrtc.js';
-
-/** The real @roamhq/wrtc, with every RTCPeerConnection remembered so a test can close it. */
-function trackedWrtc(): { impl: WrtcImpl; connections: RTCPeerConnection[] } {
-  const connections: RTCPeerConnection[] = [];
-  const Base = wrtc.RTCPeerConnection as unknown as typeof RTCPeerConnection;
-  class Tracked extends Base {
-    constructor(config?: RTCConfiguration) { super(config); connections.push(this); }
-  }
-  return { impl: { ...wrtc, RTCPeerConnection: Tracked } as unknown as WrtcImpl, connections };
-}
 
 /**
  * Makes every data channel of @roamhq/wrtc swallow what it is given, as a channel over a dead
  * path does: it stays `open`, bufferedAmount stays 0, nothing arrives and nothing is reported.
  */
 function blackholeDataChannels(): { restore(): void } {
-  const proto = (wrtc as unknown as { RTCDataChannel: { prototype: { send(data: unknown): void } } }).RTCDataChannel.prototype;
+  const proto = (wrtc as unknown as { RTCDataChannel: { prototype: { send(data: unknown): void } } }).RTCDataChannel
+    .prototype;
+  // The prototype's own method goes back as it was, unbound, so it is taken off unbound.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const send = proto.send;
   proto.send = () => undefined;
-  return { restore: () => { proto.send = send; } };
+  return {
+    restore: () => {
+      proto.send = send;
+    },
+  };
 }
 
 let rooms: Room[] = [];
-afterEach(async () => { await Promise.all(rooms.map((r) => r.leave())); rooms = []; });
+afterEach(async () => {
+  await Promise.all(rooms.map((r) => r.leave()));
+  rooms = [];
+});
 
 describe('continuity across path switches and signaling reconnects', () => {
   it('delivers every message exactly once, in order, while channels are cut and signaling drops', async () => {
@@ -38,7 +38,8 @@ describe('continuity across path switches and signaling reconnects', () => {
     const b = hub.join('c', 'b', { wrtc: impl, rejoinGraceMs: 10_000 });
     await b.joined;
     rooms.push(a, b);
-    const logA = record(a), logB = record(b);
+    const logA = record(a),
+      logB = record(b);
     await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
     const total = 600;
     const cuts = new Set([100, 250, 450]);
@@ -104,7 +105,8 @@ describe('continuity across path switches and signaling reconnects', () => {
     rooms.push(a, b);
     const states: string[] = [];
     a.on('link-state', (e) => states.push(`${e.state}${e.reason ? `:${e.reason}` : ''}`));
-    const logA = record(a), logB = record(b);
+    const logA = record(a),
+      logB = record(b);
     await waitFor(() => allDirect([a, b]), 20_000, 'p2p');
     const hole = blackholeDataChannels();
     try {

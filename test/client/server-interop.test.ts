@@ -16,24 +16,32 @@ class PlainPeer {
   readonly peers = new Map<string, SimplePeer.Instance>();
   self = '';
   #client: Client;
-  constructor(url: string, private readonly roomId: string) {
+  readonly #roomId: string;
+  constructor(url: string, roomId: string) {
+    this.#roomId = roomId;
     this.#client = new Client({
-      webSocketFactory: () => new WebSocket(url, ['v12.stomp']) as unknown as globalThis.WebSocket,
+      webSocketFactory: () => new WebSocket(url, ['v12.stomp']),
       reconnectDelay: 0,
     });
   }
   start(): Promise<void> {
     return new Promise((resolve) => {
       this.#client.onConnect = () => {
-        this.#client.subscribe('/user/queue/signal', (m) => this.#peer(m.headers.from!, false).signal(JSON.parse(m.body)));
-        this.#client.subscribe(`/topic/room/${this.roomId}`, (m: IMessage) => {
-          const msg = JSON.parse(m.body);
-          if (msg.type === 'welcome') {
-            this.self = msg.self;
-            for (const p of msg.peers) this.#peer(p.id, true);
-            resolve();
-          }
-        }, { 'display-name': 'plain' });
+        this.#client.subscribe('/user/queue/signal', (m) =>
+          this.#peer(m.headers.from!, false).signal(JSON.parse(m.body)),
+        );
+        this.#client.subscribe(
+          `/topic/room/${this.#roomId}`,
+          (m: IMessage) => {
+            const msg = JSON.parse(m.body);
+            if (msg.type === 'welcome') {
+              this.self = msg.self;
+              for (const p of msg.peers) this.#peer(p.id, true);
+              resolve();
+            }
+          },
+          { 'display-name': 'plain' },
+        );
       };
       this.#client.activate();
     });
@@ -41,10 +49,14 @@ class PlainPeer {
   #peer(id: string, initiator: boolean): SimplePeer.Instance {
     let p = this.peers.get(id);
     if (p) return p;
-    p = new SimplePeer({ initiator, trickle: true, wrtc: wrtc as never, objectMode: true });
-    p.on('signal', (s) => this.#client.publish({
-      destination: '/app/signal', headers: { room: this.roomId, to: id }, body: JSON.stringify(s),
-    }));
+    p = new SimplePeer({ initiator, trickle: true, wrtc, objectMode: true });
+    p.on('signal', (s) =>
+      this.#client.publish({
+        destination: '/app/signal',
+        headers: { room: this.#roomId, to: id },
+        body: JSON.stringify(s),
+      }),
+    );
     p.on('data', (d: string | Uint8Array) => this.received.push(d));
     this.peers.set(id, p);
     return p;
@@ -58,11 +70,16 @@ class PlainPeer {
 let server: TestServer;
 let sessions: Session[] = [];
 let plains: PlainPeer[] = [];
-beforeAll(async () => { server = await startServer(); });
-afterAll(async () => { await server.close(); });
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
 afterEach(async () => {
   await Promise.all([...sessions.map((s) => s.close()), ...plains.map((p) => p.stop())]);
-  sessions = []; plains = [];
+  sessions = [];
+  plains = [];
 });
 
 describe('interop with a plain simple-peer + @stomp/stompjs peer', () => {
@@ -80,7 +97,7 @@ describe('interop with a plain simple-peer + @stomp/stompjs peer', () => {
         room = await session.join(`interop-${plainJoinsFirst}`, { name: 'ours' });
         await plain.start();
       }
-      const got: Array<{ data: string | Uint8Array; seq?: number }> = [];
+      const got: Array<{ data: unknown; seq?: number }> = [];
       room.on('message', (m) => got.push(m));
       await waitFor(() => room.peers.length === 1 && room.peers[0]!.link === 'p2p', 30_000, 'p2p with plain peer');
       const sp = [...plain.peers.values()][0]!;

@@ -6,9 +6,16 @@ import { allDirect, record, waitFor } from './helpers/wait.js';
 
 let server: TestServer;
 let sessions: Session[] = [];
-beforeAll(async () => { server = await startServer(); });
-afterAll(async () => { await server.close(); });
-afterEach(async () => { await Promise.all(sessions.map((s) => s.close())); sessions = []; });
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(async () => {
+  await Promise.all(sessions.map((s) => s.close()));
+  sessions = [];
+});
 
 async function open(opts: Parameters<typeof connect>[1] = {}): Promise<Session> {
   const s = await connect(server.wsUrl, { wrtc, ...opts });
@@ -18,7 +25,8 @@ async function open(opts: Parameters<typeof connect>[1] = {}): Promise<Session> 
 
 async function joinAll(n: number, roomId: string, rejoinGraceMs?: number): Promise<Room[]> {
   const rooms: Room[] = [];
-  for (let i = 0; i < n; i++) rooms.push(await (await open()).join(roomId, { name: `peer${i}`, ...(rejoinGraceMs ? { rejoinGraceMs } : {}) }));
+  for (let i = 0; i < n; i++)
+    rooms.push(await (await open()).join(roomId, { name: `peer${i}`, ...(rejoinGraceMs ? { rejoinGraceMs } : {}) }));
   return rooms;
 }
 
@@ -31,7 +39,8 @@ describe('client against the real server', () => {
 
   it('brings two peers to p2p and delivers both ways', async () => {
     const [a, b] = await joinAll(2, 'two');
-    const logA = record(a!), logB = record(b!);
+    const logA = record(a!),
+      logB = record(b!);
     await waitFor(() => allDirect([a!, b!]), 30_000, 'p2p');
     a!.send('hi');
     b!.send(new Uint8Array([9, 8, 7]));
@@ -47,11 +56,13 @@ describe('client against the real server', () => {
     const perSender = 40;
     for (let i = 0; i < perSender; i++) six.forEach((r, k) => r.send(`${k}:${i}`));
     await waitFor(() => logs.every((l) => l.length === perSender * 5), 30_000, 'all messages');
-    six.forEach((_, k) => six.forEach((sender, j) => {
-      if (j === k) return;
-      const got = logs[k]!.filter((m) => m.from === sender.self.id).map((m) => m.data);
-      expect(got).toEqual(Array.from({ length: perSender }, (_, i) => `${j}:${i}`));
-    }));
+    six.forEach((_, k) =>
+      six.forEach((sender, j) => {
+        if (j === k) return;
+        const got = logs[k]!.filter((m) => m.from === sender.self.id).map((m) => m.data);
+        expect(got).toEqual(Array.from({ length: perSender }, (_, i) => `${j}:${i}`));
+      }),
+    );
   });
 
   it('updates presence everywhere on join, leave and crash', async () => {
@@ -124,7 +135,8 @@ describe('client against the real server', () => {
     const sa = await open({ reconnect: { nextDelayMs: () => 100 } });
     const a = await sa.join('reconnect', { name: 'a' });
     const b = await (await open()).join('reconnect', { name: 'b' });
-    const logA = record(a), logB = record(b);
+    const logA = record(a),
+      logB = record(b);
     await waitFor(() => allDirect([a, b]), 30_000, 'p2p');
     const oldId = a.self.id;
     const reconnected: string[] = [];
@@ -132,7 +144,8 @@ describe('client against the real server', () => {
     const states: string[] = [];
     sa.on('state', (s) => states.push(s));
     for (let i = 0; i < 100; i++) {
-      a.send(`a${i}`); b.send(`b${i}`);
+      a.send(`a${i}`);
+      b.send(`b${i}`);
       if (i === 30) sa.dropConnection();
       await new Promise((r) => setTimeout(r, 5));
     }

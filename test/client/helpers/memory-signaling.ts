@@ -6,7 +6,6 @@
 import wrtc from '@roamhq/wrtc';
 import { createRoom, type Room, type RoomOptions } from '../../../client/src/room.js';
 import type { LinkReport, PeerId, RoomInbound, RoomPort } from '../../../client/src/room-port.js';
-import type { WrtcImpl } from '../../../client/src/webrtc.js';
 
 /** The server's defaults (server/src/config.ts), announced in every welcome. */
 const MEMORY_LIMITS = { relayMaxBytes: 49152, signalMaxBytes: 16384, maxRoomMembers: 8 } as const;
@@ -30,22 +29,32 @@ export class MemoryHub {
   readonly #rooms = new Map<string, Map<PeerId, Member>>();
 
   join(roomId: string, name: string, opts: Partial<RoomOptions> = {}): Room {
-    const hub = this;
     let member!: Member;
     const port: RoomPort = {
-      get epoch() { return member.connected ? member.epoch : undefined; },
-      sendSignal: (to, signal) => hub.#forward(member, to, (m) => m.inbound.signal(member.id, JSON.parse(JSON.stringify(signal)))),
+      get epoch() {
+        return member.connected ? member.epoch : undefined;
+      },
+      sendSignal: (to, signal) =>
+        this.#forward(member, to, (m) => m.inbound.signal(member.id, JSON.parse(JSON.stringify(signal)))),
       sendRelay: (to, body) => {
         if (!member.connected) return false;
-        hub.relayFrames++;
-        if (hub.dropRelay) return true;
-        return hub.#forward(member, to, (m) => m.inbound.relay(member.id, body));
+        this.relayFrames++;
+        if (this.dropRelay) return true;
+        return this.#forward(member, to, (m) => m.inbound.relay(member.id, body));
       },
-      sendReport: (r) => { hub.reports.push(r); },
-      leave: async () => { hub.#remove(member); },
+      sendReport: (r) => {
+        this.reports.push(r);
+      },
+      leave: async () => {
+        this.#remove(member);
+      },
     };
     const { room, inbound } = createRoom(port, {
-      roomId, name, wrtc: wrtc as unknown as WrtcImpl, relayOnly: false, ...opts,
+      roomId,
+      name,
+      wrtc,
+      relayOnly: false,
+      ...opts,
     });
     member = { id: `p${++this.#next}`, name, roomId, inbound, connected: true, epoch: 1, room };
     this.#admit(member);
@@ -82,7 +91,9 @@ export class MemoryHub {
     if (!members) this.#rooms.set(member.roomId, (members = new Map()));
     const peers = [...members.values()].map((m) => ({ id: m.id, name: m.name }));
     members.set(member.id, member);
-    later(() => member.inbound.welcome({ type: 'welcome', self: member.id, peers, iceServers: [], limits: MEMORY_LIMITS }));
+    later(() =>
+      member.inbound.welcome({ type: 'welcome', self: member.id, peers, iceServers: [], limits: MEMORY_LIMITS }),
+    );
     for (const m of members.values()) later(() => m.inbound.peerJoined({ id: member.id, name: member.name }));
   }
 
@@ -104,4 +115,6 @@ export class MemoryHub {
   }
 }
 
-function later(fn: () => void): void { setImmediate(fn); }
+function later(fn: () => void): void {
+  setImmediate(fn);
+}
