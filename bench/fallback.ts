@@ -18,7 +18,13 @@
  */
 import { netnsUnavailableReason } from '../test/helpers/netns.js';
 import { coturnUnavailableReason } from '../test/helpers/coturn.js';
-import { createWorld, switchingRun, type PeerProcess, type SwitchingOptions, type World } from '../test/helpers/fallback-world.js';
+import {
+  createWorld,
+  switchingRun,
+  type PeerProcess,
+  type SwitchingOptions,
+  type World,
+} from '../test/helpers/fallback-world.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -51,10 +57,17 @@ async function withWorld<T>(options: { direct?: boolean; turn?: boolean }, body:
   }
 }
 
-interface JoinTiming { firstMessageMs: number; tierMs: number }
+interface JoinTiming {
+  firstMessageMs: number;
+  tierMs: number;
+}
 
 /** A is in the room; B joins and sends at once. Times are from B's join() call. */
-async function joinRun(options: { direct?: boolean; turn?: boolean; aRelayOnly?: boolean }, tier: string, tierTimeoutMs: number): Promise<JoinTiming> {
+async function joinRun(
+  options: { direct?: boolean; turn?: boolean; aRelayOnly?: boolean },
+  tier: string,
+  tierTimeoutMs: number,
+): Promise<JoinTiming> {
   return withWorld(options, async (world) => {
     const room = `bench-${Math.random().toString(36).slice(2, 8)}`;
     const a = await world.startPeer('a', { room, name: 'A', relayOnly: options.aRelayOnly === true });
@@ -80,21 +93,41 @@ const relay = await joinRun({}, 'relay', 60_000);
 const towardRelayOnly: JoinTiming[] = [];
 for (let i = 0; i < runs; i++) towardRelayOnly.push(await joinRun({ direct: true, aRelayOnly: true }, 'relay', 30_000));
 
-results.joinToFirstMessageMs = { median: median([...p2p, ...turn].map((r) => r.firstMessageMs)), runs: [...p2p, ...turn].map((r) => r.firstMessageMs) };
+results.joinToFirstMessageMs = {
+  median: median([...p2p, ...turn].map((r) => r.firstMessageMs)),
+  runs: [...p2p, ...turn].map((r) => r.firstMessageMs),
+};
 results.joinToP2pMs = { median: median(p2p.map((r) => r.tierMs)), runs: p2p.map((r) => r.tierMs) };
 results.joinToTurnMs = { median: median(turn.map((r) => r.tierMs)), runs: turn.map((r) => r.tierMs) };
 results.joinToRelaySettledMs = relay.tierMs;
 results.joinToFirstMessageNoPathMs = relay.firstMessageMs;
-results.joinToRelayTowardRelayOnlyMs = { median: median(towardRelayOnly.map((r) => r.tierMs)), runs: towardRelayOnly.map((r) => r.tierMs) };
+results.joinToRelayTowardRelayOnlyMs = {
+  median: median(towardRelayOnly.map((r) => r.tierMs)),
+  runs: towardRelayOnly.map((r) => r.tierMs),
+};
 
 const switching: SwitchingOptions = quick
-  ? { count: 600, rate: 30, cuts: [{ at: 2_000, for: 8_000 }, { at: 12_000, for: 45_000 }], drops: [{ at: 5_000, side: 'a' }, { at: 15_000, side: 'b' }] }
+  ? {
+      count: 600,
+      rate: 30,
+      cuts: [
+        { at: 2_000, for: 8_000 },
+        { at: 12_000, for: 45_000 },
+      ],
+      drops: [
+        { at: 5_000, side: 'a' },
+        { at: 15_000, side: 'b' },
+      ],
+    }
   : {};
 const report = await withWorld({ direct: true }, async (world) => {
   const room = `bench-${Math.random().toString(36).slice(2, 8)}`;
   const a: PeerProcess = await world.startPeer('a', { room, name: 'A' });
   const b: PeerProcess = await world.startPeer('b', { room, name: 'B' });
-  await Promise.all([a.waitFor('link-state', (e) => e.state === 'p2p'), b.waitFor('link-state', (e) => e.state === 'p2p')]);
+  await Promise.all([
+    a.waitFor('link-state', (e) => e.state === 'p2p'),
+    b.waitFor('link-state', (e) => e.state === 'p2p'),
+  ]);
   return switchingRun(world, a, b, switching);
 });
 const { logs: _logs, ...summary } = report;
@@ -103,17 +136,48 @@ results.switching = summary;
 const lost = report.aToB.lost + report.bToA.lost;
 const duplicated = report.aToB.duplicated + report.bToA.duplicated;
 console.log('stomprtc fallback bench (netns + coturn, @roamhq/wrtc peers)');
-console.log(row(`join → first delivered message, relay-first (median of ${runs * 2})`, `${(results.joinToFirstMessageMs as { median: number }).median} ms`));
-console.log(row(`join → link p2p, direct veth (median of ${runs})`, `${(results.joinToP2pMs as { median: number }).median} ms`));
-console.log(row(`join → link turn, coturn only (median of ${runs})`, `${(results.joinToTurnMs as { median: number }).median} ms`));
+console.log(
+  row(
+    `join → first delivered message, relay-first (median of ${runs * 2})`,
+    `${(results.joinToFirstMessageMs as { median: number }).median} ms`,
+  ),
+);
+console.log(
+  row(`join → link p2p, direct veth (median of ${runs})`, `${(results.joinToP2pMs as { median: number }).median} ms`),
+);
+console.log(
+  row(`join → link turn, coturn only (median of ${runs})`, `${(results.joinToTurnMs as { median: number }).median} ms`),
+);
 console.log(row('join → link settles on relay, no path, no TURN', `${relay.tierMs} ms`));
-console.log(row(`join → link relay toward a relay-only peer (median of ${runs})`, `${(results.joinToRelayTowardRelayOnlyMs as { median: number }).median} ms`));
-console.log(row(`switching run: ${report.count} msgs each way at ${report.rate}/s`, `${report.durationS.toFixed(1)} s`));
+console.log(
+  row(
+    `join → link relay toward a relay-only peer (median of ${runs})`,
+    `${(results.joinToRelayTowardRelayOnlyMs as { median: number }).median} ms`,
+  ),
+);
+console.log(
+  row(`switching run: ${report.count} msgs each way at ${report.rate}/s`, `${report.durationS.toFixed(1)} s`),
+);
 console.log(row('  lost (A→B + B→A)', `${lost}${lost ? '  ← MUST BE 0' : ''}`));
 console.log(row('  duplicated (A→B + B→A)', `${duplicated}${duplicated ? '  ← MUST BE 0' : ''}`));
-console.log(row('  out of order', `${report.aToB.exact && report.bToA.exact ? 'no' : lost || duplicated ? 'n/a' : 'YES ← MUST NOT'}`));
+console.log(
+  row(
+    '  out of order',
+    `${report.aToB.exact && report.bToA.exact ? 'no' : lost || duplicated ? 'n/a' : 'YES ← MUST NOT'}`,
+  ),
+);
 console.log(row('  path switches seen by A / B', `${report.switches.A} / ${report.switches.B}`));
-console.log(row('  delivery latency A→B p50 / p99 / max', `${report.latencyMs.aToB.p50} / ${report.latencyMs.aToB.p99} / ${report.latencyMs.aToB.max} ms`));
-console.log(row('  delivery latency B→A p50 / p99 / max', `${report.latencyMs.bToA.p50} / ${report.latencyMs.bToA.p99} / ${report.latencyMs.bToA.max} ms`));
+console.log(
+  row(
+    '  delivery latency A→B p50 / p99 / max',
+    `${report.latencyMs.aToB.p50} / ${report.latencyMs.aToB.p99} / ${report.latencyMs.aToB.max} ms`,
+  ),
+);
+console.log(
+  row(
+    '  delivery latency B→A p50 / p99 / max',
+    `${report.latencyMs.bToA.p50} / ${report.latencyMs.bToA.p99} / ${report.latencyMs.bToA.max} ms`,
+  ),
+);
 console.log(JSON.stringify(results));
 process.exit(lost || duplicated || !report.aToB.exact || !report.bToA.exact ? 1 : 0);

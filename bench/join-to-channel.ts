@@ -26,8 +26,12 @@ async function bareChannelMs(): Promise<number> {
   const a = new RTCPeerConnection();
   const b = new RTCPeerConnection();
   // Candidates still trickling in after the channel opened may land on a closed connection.
-  a.onicecandidate = (e) => { if (e.candidate) b.addIceCandidate(e.candidate).catch(() => {}); };
-  b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {}); };
+  a.onicecandidate = (e) => {
+    if (e.candidate) b.addIceCandidate(e.candidate).catch(() => {});
+  };
+  b.onicecandidate = (e) => {
+    if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {});
+  };
   const start = performance.now();
   const channel = a.createDataChannel('bench');
   const opened = new Promise<void>((resolve) => (channel.onopen = () => resolve()));
@@ -81,8 +85,14 @@ for (const size of [2, 6]) {
   const perRun: number[] = [];
   for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRun(url, size, run)));
   const ms = median(perRun);
-  rooms[`${size} peers`] = { joinToChannelMsMedian: Math.round(ms), runs: perRun.map(Math.round), ratioToBareChannel: Number((ms / baselineMs).toFixed(2)) };
+  rooms[`${size} peers`] = {
+    joinToChannelMsMedian: Math.round(ms),
+    runs: perRun.map(Math.round),
+    ratioToBareChannel: Number((ms / baselineMs).toFixed(2)),
+  };
 }
 await app.close();
-console.log(JSON.stringify({ bench: 'join-to-channel', runs: RUNS, bareChannelMsMedian: Math.round(baselineMs), rooms }, null, 2));
+console.log(
+  JSON.stringify({ bench: 'join-to-channel', runs: RUNS, bareChannelMsMedian: Math.round(baselineMs), rooms }, null, 2),
+);
 process.exit(0);

@@ -1,23 +1,264 @@
 /**
- * `npm run bench`: every benchmark in its own process (one's sockets and timers cannot skew the
- * next), each printing JSON with its own baseline measured in the same run. Pass names to run a
- * subset: `npm run bench -- topic-fanout`.
+ * `npm run bench`: the suite. Each scenario runs as its own bounded process (the load generator,
+ * bench/suite/scenario-process.ts), which starts each server under test as a process of its own,
+ * one at a time, rounds interleaved, medians of 3. Targets: stomprtc, a plain `ws` server doing
+ * the same work, Socket.IO 4 and RabbitMQ Web-STOMP on a private node started for the run (with
+ * two stomprtc nodes relaying through that node for the cluster cases). Results go to
+ * bench/results/ as JSON, and docs/benchmarks.md with its chart is written from them.
+ *
+ * `npm run bench -- --smoke` runs every scenario with tiny counts and one round (the test suite
+ * does, to keep the benchmark working); `--out <dir>` writes the results there instead.
+ * `npm run bench -- fanout sessions` runs only the scenarios whose names start so.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  privateRabbitMqMissing,
+  startPrivateRabbitMq,
+  type PrivateRabbitMq,
+} from '../test/helpers/private-rabbitmq.js';
+import type { CaseResult } from './suite/scenarios.js';
+import type { ScenarioSpec } from './suite/scenario-process.js';
+import type { TargetName } from './suite/targets.js';
+import { writeReport, type BenchRun } from './report.js';
 
-const ALL = ['topic-fanout', 'join-to-channel', 'fallback'];
-const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
-let failed = 0;
-for (const name of chosen) {
-  const file = `bench/${name}.ts`;
-  if (!existsSync(file)) {
-    console.error(`no benchmark ${file}`);
-    failed++;
-    continue;
-  }
-  console.log(`\n## ${name}`);
-  const { status } = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
-  if (status !== 0) failed++;
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const outIndex = args.indexOf('--out');
+const outDir = outIndex >= 0 ? args[outIndex + 1]! : undefined;
+const only = args.filter((a, i) => !a.startsWith('--') && (outIndex < 0 || i !== outIndex + 1));
+
+/** A scenario process is stopped when it runs longer than this (each is bounded well below it). */
+const SCENARIO_TIMEOUT_MS = smoke ? 120_000 : 900_000;
+const ROUNDS = smoke ? 1 : 3;
+/** The file limit here is 20,000 per process; a few hundred stay free for the process itself. */
+const SESSIONS = smoke ? 50 : 19_000;
+/**
+ * The private RabbitMQ node runs under `su`, whose PAM limits give it 1,024 open files: Web-STOMP
+ * holds about 800 sockets, so Web-STOMP is measured only where a case needs fewer connections.
+ */
+const WEB_STOMP_MAX_CONNECTIONS = 700;
+const WEB_STOMP_SESSIONS = smoke ? 50 : WEB_STOMP_MAX_CONNECTIONS;
+
+interface Planned {
+  name: string;
+  spec?: ScenarioSpec;
+  script?: string;
+  args?: string[];
+  /** Put before each case's name in the table. */
+  prefix?: string;
+  env?: Record<string, string>;
+  parse?: (stdout: string) => CaseResult[];
 }
-process.exit(failed > 0 ? 1 : 0);
+
+function plan(rabbit: boolean): Planned[] {
+  const local: TargetName[] = ['ws', 'stomprtc', 'socket.io'];
+  const all = (connections: number): TargetName[] =>
+    rabbit && connections <= WEB_STOMP_MAX_CONNECTIONS ? [...local, 'web-stomp'] : local;
+  const deliveries = smoke ? 200 : 60_000;
+  const planned: Planned[] = [];
+  for (const subscribers of smoke ? [10] : [10, 100, 1_000]) {
+    for (const bodyBytes of smoke ? [200, 2_048] : [200, 2_048]) {
+      planned.push({
+        name: `fanout-${subscribers}-${bodyBytes}`,
+        spec: {
+          kind: 'fanout',
+          targets: all(subscribers + 1),
+          rounds: ROUNDS,
+          params: { subscribers, bodyBytes, deliveries },
+        },
+      });
+    }
+  }
+  for (const pairs of smoke ? [5] : [100, 1_000]) {
+    planned.push({
+      name: `signaling-${pairs}`,
+      spec: {
+        kind: 'roundtrip',
+        targets: all(pairs * 2),
+        rounds: ROUNDS,
+        params: { pairs, exchanges: smoke ? 1 : 3, path: '/app/signal' },
+      },
+    });
+  }
+  planned.push({
+    name: 'relay-chat',
+    spec: {
+      kind: 'roundtrip',
+      targets: ['ws', 'stomprtc', 'socket.io'],
+      rounds: ROUNDS,
+      params: { pairs: smoke ? 5 : 1_000, exchanges: smoke ? 1 : 3, path: '/app/relay' },
+    },
+  });
+  const held = { holdMs: smoke ? 200 : 16_000, heartBeatMs: 10_000 };
+  planned.push({
+    name: 'sessions',
+    spec: {
+      kind: 'sessions',
+      targets: ['ws', 'stomprtc', 'socket.io'],
+      rounds: ROUNDS,
+      params: { sessions: SESSIONS, ...held },
+    },
+  });
+  if (rabbit) {
+    planned.push({
+      name: 'sessions-web-stomp',
+      spec: {
+        kind: 'sessions',
+        targets: ['ws', 'stomprtc', 'web-stomp'],
+        rounds: ROUNDS,
+        params: { sessions: WEB_STOMP_SESSIONS, ...held },
+      },
+    });
+    planned.push({
+      name: 'cluster-fanout',
+      prefix: 'RabbitMQ relay, 2 nodes: ',
+      spec: {
+        kind: 'fanout',
+        targets: ['web-stomp', 'stomprtc-relay'],
+        rounds: ROUNDS,
+        params: { subscribers: smoke ? 10 : 100, bodyBytes: 200, deliveries: smoke ? 200 : 60_000 },
+      },
+    });
+    planned.push({
+      name: 'cluster-signaling',
+      prefix: 'RabbitMQ relay, 2 nodes: ',
+      spec: {
+        kind: 'roundtrip',
+        targets: ['web-stomp', 'stomprtc-relay'],
+        rounds: ROUNDS,
+        params: { pairs: smoke ? 5 : 100, exchanges: smoke ? 1 : 3, path: '/app/signal' },
+      },
+    });
+  }
+  planned.push({
+    name: 'p2p-join-to-channel',
+    script: 'bench/join-to-channel.ts',
+    env: { BENCH_RUNS: smoke ? '1' : '5' },
+    parse: (stdout) => {
+      const json = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+        bareChannelMsMedian: number;
+        rooms: Record<string, { joinToChannelMsMedian: number; runs: number[] }>;
+      };
+      return Object.entries(json.rooms).map(([size, room]) => ({
+        scenario: 'p2p',
+        case: `P2P join → open channel, ${size} (bare wrtc channel ${json.bareChannelMsMedian} ms)`,
+        unit: 'ms',
+        figures: { stomprtc: { value: room.joinToChannelMsMedian, runs: room.runs } },
+      }));
+    },
+  });
+  if (!smoke) {
+    planned.push({
+      name: 'p2p-fallback',
+      script: 'bench/fallback.ts',
+      args: ['--quick', '--runs', '3'],
+      parse: (stdout) => {
+        const lines = stdout.trim().split('\n');
+        const json = JSON.parse(lines[lines.length - 1]!) as {
+          joinToFirstMessageMs: { median: number; runs: number[] };
+        };
+        return [
+          {
+            scenario: 'p2p',
+            case: 'P2P join → first message (relay-first)',
+            unit: 'ms',
+            figures: { stomprtc: { value: json.joinToFirstMessageMs.median, runs: json.joinToFirstMessageMs.runs } },
+          },
+        ];
+      },
+    });
+  }
+  // Benchmarks of their own, printed as they report (no table row): the cluster's rooms across nodes and the E2E relay.
+  if (!smoke) for (const name of ['cluster-rooms', 'e2e-relay']) planned.push({ name, script: `bench/${name}.ts` });
+  return planned.filter((p) => only.length === 0 || only.some((o) => p.name.startsWith(o)));
+}
+
+function runOne(planned: Planned, rabbit: PrivateRabbitMq | undefined): CaseResult[] {
+  const env = {
+    ...process.env,
+    ...planned.env,
+    ...(rabbit
+      ? {
+          BENCH_RABBIT_STOMP_URL: rabbit.stompUrl,
+          BENCH_RABBIT_WEB_STOMP_URL: rabbit.webStompUrl!,
+          BENCH_RABBIT_NODE: rabbit.nodeName,
+        }
+      : {}),
+  };
+  const argv = planned.spec
+    ? ['--import', 'tsx', 'bench/suite/scenario-process.ts', JSON.stringify(planned.spec)]
+    : ['--import', 'tsx', planned.script!, ...(planned.args ?? [])];
+  const child = spawnSync(process.execPath, argv, {
+    env,
+    encoding: 'utf8',
+    timeout: SCENARIO_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0)
+    throw new Error(`${planned.name} failed (status ${child.status}, ${child.signal ?? 'no signal'})`);
+  if (planned.script && !planned.parse) {
+    process.stderr.write(child.stdout);
+    return [];
+  }
+  const cases = planned.parse
+    ? planned.parse(child.stdout)
+    : child.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('RESULT '))
+        .map((line) => JSON.parse(line.slice(7)) as CaseResult);
+  return cases.map((c) => ({ ...c, case: `${planned.prefix ?? ''}${c.case}` }));
+}
+
+// The suite measures stomprtc's compiled build (bench/suite/server-process.ts); tsc -b redoes only what changed.
+if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0) {
+  throw new Error('npm run build failed: the benchmark needs the compiled server');
+}
+const rabbitMissing = privateRabbitMqMissing();
+const rabbit = rabbitMissing ? undefined : await startPrivateRabbitMq({ webStomp: true });
+if (rabbitMissing) console.error(`RabbitMQ Web-STOMP and the relay cases are left out: ${rabbitMissing}`);
+const results: CaseResult[] = [];
+const failures: string[] = [];
+try {
+  for (const planned of plan(rabbit !== undefined)) {
+    const started = performance.now();
+    try {
+      const cases = runOne(planned, rabbit);
+      results.push(...cases);
+      console.error(`${planned.name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      failures.push((err as Error).message);
+      console.error((err as Error).message);
+    }
+  }
+} finally {
+  await rabbit?.stop();
+}
+
+const dir = outDir ?? 'bench/results';
+mkdirSync(dir, { recursive: true });
+// A run of some scenarios replaces their cases in the latest results and keeps the others. A case
+// is known by its name without the parenthesis some names end with (a figure of the run).
+const latest = join(dir, 'latest.json');
+const caseKey = (name: string) => name.replace(/ \(.*\)$/, '');
+const kept =
+  only.length > 0 && existsSync(latest)
+    ? (JSON.parse(readFileSync(latest, 'utf8')) as BenchRun).cases.filter(
+        (c) => !results.some((r) => caseKey(r.case) === caseKey(c.case)),
+      )
+    : [];
+const run: BenchRun = {
+  date: new Date().toISOString(),
+  smoke,
+  node: process.version,
+  cases: [...kept, ...results],
+  failures,
+};
+if (!smoke) writeFileSync(join(dir, `${run.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(run, null, 2)}\n`);
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
+const table = writeReport(run, outDir ?? 'docs');
+console.log(table);
+process.exit(failures.length > 0 ? 1 : 0);

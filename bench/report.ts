@@ -1,0 +1,150 @@
+/**
+ * docs/benchmarks.md and its chart (docs/benchmarks.svg) from one run of the suite: a table of
+ * absolute figures and ratios, the ratio of each target to the case's baseline (plain `ws`, or
+ * RabbitMQ Web-STOMP for the cluster cases), drawn as bars by this file, no chart library.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CaseResult, Figure } from './suite/scenarios.js';
+import type { TargetName } from './suite/targets.js';
+
+export interface BenchRun {
+  date: string;
+  smoke: boolean;
+  node: string;
+  cases: CaseResult[];
+  failures: string[];
+}
+
+const ORDER: TargetName[] = ['ws', 'stomprtc', 'socket.io', 'web-stomp', 'stomprtc-relay'];
+const COLOURS: Record<TargetName, string> = {
+  ws: '#888888',
+  stomprtc: '#1f77b4',
+  'socket.io': '#2ca02c',
+  'web-stomp': '#ff7f0e',
+  'stomprtc-relay': '#9467bd',
+};
+
+function baselineOf(result: CaseResult): TargetName | undefined {
+  if (result.figures.ws) return 'ws';
+  if (result.figures['web-stomp']) return 'web-stomp';
+  return undefined;
+}
+
+/** Value ratio to the baseline; for memory, the bytes-per-session ratio is given beside it. */
+function ratio(result: CaseResult, target: TargetName): number | undefined {
+  const base = baselineOf(result);
+  const figure = result.figures[target];
+  if (!base || !figure || base === target) return undefined;
+  return figure.value / result.figures[base]!.value;
+}
+
+function round(value: number): string {
+  if (value >= 100) return String(Math.round(value));
+  return value.toPrecision(3);
+}
+
+function cell(result: CaseResult, target: TargetName): string {
+  const figure: Figure | undefined = result.figures[target];
+  if (!figure) return '';
+  const parts = [round(figure.value)];
+  const r = ratio(result, target);
+  if (r !== undefined) parts.push(`**${r.toFixed(2)}×**`);
+  if (figure.p99Ms !== undefined) parts.push(`p99 ${round(figure.p99Ms)} ms`);
+  if (figure.bytesPerSession !== undefined) parts.push(`${(figure.bytesPerSession / 1000).toFixed(1)} kB/session`);
+  if (figure.dropped !== undefined) parts.push(`${figure.dropped} dropped`);
+  return parts.join(', ');
+}
+
+export function table(run: BenchRun): string {
+  const targets = ORDER.filter((t) => run.cases.some((c) => c.figures[t]));
+  const lines = [
+    `| case | unit | ${targets.join(' | ')} |`,
+    `| --- | --- | ${targets.map(() => '---').join(' | ')} |`,
+    ...run.cases.map((c) => `| ${c.case} | ${c.unit} | ${targets.map((t) => cell(c, t)).join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
+const ROW_HEIGHT = 14;
+const LABEL_WIDTH = 260;
+const BAR_WIDTH = 420;
+
+/** Horizontal bars of each target's ratio to the case's baseline, one group per case. */
+export function chart(run: BenchRun): string {
+  const cases = run.cases.filter((c) => baselineOf(c));
+  const maxRatio = Math.max(1.5, ...cases.flatMap((c) => ORDER.map((t) => ratio(c, t) ?? 0)));
+  const scale = BAR_WIDTH / maxRatio;
+  const parts: string[] = [];
+  let y = 30;
+  for (const result of cases) {
+    const base = baselineOf(result)!;
+    parts.push(`<text x="4" y="${y + 10}" font-weight="bold">${escapeXml(result.case)} (vs ${base})</text>`);
+    y += ROW_HEIGHT;
+    for (const target of ORDER) {
+      const r = ratio(result, target);
+      if (r === undefined) continue;
+      const width = Math.max(1, r * scale);
+      parts.push(`<text x="20" y="${y + 10}">${target}</text>`);
+      parts.push(
+        `<rect x="${LABEL_WIDTH}" y="${y + 1}" width="${width.toFixed(1)}" height="${ROW_HEIGHT - 3}" fill="${COLOURS[target]}"/>`,
+      );
+      parts.push(`<text x="${LABEL_WIDTH + width + 4}" y="${y + 10}">${r.toFixed(2)}×</text>`);
+      y += ROW_HEIGHT;
+    }
+    y += 6;
+  }
+  const oneX = LABEL_WIDTH + scale;
+  const width = LABEL_WIDTH + BAR_WIDTH + 60;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="4" y="14" font-size="13">Ratio to the baseline measured in the same run (1× = baseline; higher is better)</text>`,
+    `<line x1="${oneX}" y1="20" x2="${oneX}" y2="${y}" stroke="#444" stroke-dasharray="3,3"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Writes benchmarks.md and benchmarks.svg into `dir`; returns the table. */
+export function writeReport(run: BenchRun, dir: string): string {
+  const body = table(run);
+  const markdown = [
+    '# Benchmarks',
+    '',
+    `The latest run of \`npm run bench\` (${run.date}, Node ${run.node}${run.smoke ? ', smoke counts' : ''}), on a`,
+    'shared 2-core machine: absolute figures are noisy, the ratios to the baseline measured in the same',
+    'run are what to read. Every scenario is its own process (the load generator), and every server under',
+    'test a process of its own, one at a time, rounds interleaved; each figure is the median of the rounds.',
+    'The per-session rate limit is lifted (`SEND_RATE_PER_S`, `SEND_BURST`) for stomprtc, as a throughput',
+    'measurement must. stomprtc runs from its compiled build (`npm run build`), as users run it. Every',
+    'target is measured warm: an untimed tenth of each fan-out run, and one untimed exchange per pair,',
+    'go first. Raw results: `bench/results/`.',
+    '',
+    '- **ws**: a plain `ws` server doing the same work (a broadcast loop over the subscribers of a topic,',
+    '  a forward by socket id); **socket.io**: Socket.IO 4 rooms, websocket transport; **web-stomp**:',
+    '  RabbitMQ Web-STOMP on a private node of the run; **stomprtc-relay**: two stomprtc nodes relaying',
+    '  through that RabbitMQ node (subscribers and peers split across both), against Web-STOMP.',
+    '- Fan-out: one publisher, windows of messages, the next window when every subscriber has the last;',
+    '  p99 is publish-to-delivery. Signaling: pairs in rooms of their own, offer, answer and 10',
+    '  candidates (6 round trips) through `/app/signal`, all pairs at once. Relay chat: the same ping-pong',
+    '  of 100 B through `/app/relay`. Sessions: connected 200 at a time, held with 10 s heart-beats,',
+    '  server RSS per session after a full collection, sessions the server closed.',
+    '',
+    body,
+    '',
+    ...(run.failures.length > 0
+      ? ['Scenarios that failed in this run:', '', ...run.failures.map((f) => `- ${f}`), '']
+      : []),
+    '![Ratios to the baseline](benchmarks.svg)',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'benchmarks.md'), markdown);
+  writeFileSync(join(dir, 'benchmarks.svg'), chart(run));
+  return body;
+}

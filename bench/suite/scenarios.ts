@@ -1,0 +1,290 @@
+/**
+ * The scenarios of `npm run bench`. Each measures every target with the same load generator, one
+ * server at a time, rounds interleaved (round 1 of every target, then round 2, ...), and keeps the
+ * median of the rounds. Every wait has a bound: a scenario that stops making progress fails
+ * instead of hanging.
+ */
+import { connectClient, startServer, stampedBody, type Client, type Server, type TargetName } from './targets.js';
+
+/** One measured figure of one target: the medians over the rounds, and each round's value. */
+export interface Figure {
+  value: number;
+  p99Ms?: number;
+  /** Server memory per session in bytes (sessions scenario). */
+  bytesPerSession?: number;
+  dropped?: number;
+  runs: number[];
+}
+
+export interface CaseResult {
+  scenario: string;
+  case: string;
+  unit: string;
+  figures: Partial<Record<TargetName, Figure>>;
+}
+
+/** A scenario stops with an error when nothing arrives for this long. */
+const STALL_MS = 20_000;
+/** Connections opened at the same time while a scenario sets up its clients. */
+const CONNECT_CONCURRENCY = 200;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function p99(samples: Float64Array, count: number): number {
+  const sorted = samples.subarray(0, count).sort();
+  return sorted[Math.min(count - 1, Math.floor(count * 0.99))] ?? 0;
+}
+
+async function connectMany(count: number, connect: (i: number) => Promise<Client>): Promise<Client[]> {
+  const clients: Client[] = new Array<Client>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      clients[i] = await connect(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
+  return clients;
+}
+
+/** Resolves when `done()` holds; rejects when `progress()` stays the same for STALL_MS. */
+async function until(done: () => boolean, progress: () => number, what: string): Promise<void> {
+  let last = progress();
+  let lastChange = performance.now();
+  while (!done()) {
+    await new Promise((r) => setImmediate(r));
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > STALL_MS) {
+      throw new Error(`${what}: no progress for ${STALL_MS} ms (${now} so far)`);
+    }
+  }
+}
+
+async function rounds(
+  targets: TargetName[],
+  count: number,
+  measure: (server: Server, target: TargetName) => Promise<Omit<Figure, 'runs'>>,
+  serverEnv: Record<string, string> = {},
+): Promise<Partial<Record<TargetName, Figure>>> {
+  const perTarget = new Map<TargetName, Omit<Figure, 'runs'>[]>(targets.map((t) => [t, []]));
+  for (let round = 0; round < count; round++) {
+    for (const target of targets) {
+      const server = await startServer(target, serverEnv);
+      try {
+        perTarget.get(target)!.push(await measure(server, target));
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const figures: Partial<Record<TargetName, Figure>> = {};
+  for (const [target, runs] of perTarget) {
+    const pick = (key: keyof Omit<Figure, 'runs'>) => {
+      const values = runs.map((r) => r[key]).filter((v): v is number => v !== undefined);
+      return values.length > 0 ? median(values) : undefined;
+    };
+    figures[target] = {
+      value: pick('value')!,
+      p99Ms: pick('p99Ms'),
+      bytesPerSession: pick('bytesPerSession'),
+      dropped: runs.some((r) => r.dropped !== undefined) ? Math.max(...runs.map((r) => r.dropped ?? 0)) : undefined,
+      runs: runs.map((r) => Math.round(r.value)),
+    };
+  }
+  return figures;
+}
+
+export interface FanoutParams {
+  subscribers: number;
+  bodyBytes: number;
+  /** Deliveries per run (messages × subscribers), which bounds the run's length. */
+  deliveries: number;
+}
+
+/**
+ * One publisher, N subscribers of one topic. The publisher sends in windows and the next window
+ * goes when every subscriber has the last one, so no side is measured by how much it buffers.
+ */
+export async function fanout(targets: TargetName[], roundCount: number, params: FanoutParams): Promise<CaseResult> {
+  const { subscribers, bodyBytes } = params;
+  const messages = Math.max(1, Math.ceil(params.deliveries / subscribers));
+  const window = Math.max(1, Math.min(50, Math.floor(5_000 / subscribers)));
+  const body = stampedBody(bodyBytes);
+  const figures = await rounds(targets, roundCount, async (server) => {
+    const topic = `bench-${Math.random().toString(36).slice(2, 8)}`;
+    let latencies = new Float64Array(0);
+    let received = 0;
+    const clients = await connectMany(subscribers, async (i) => {
+      const client = await connectClient(server, { node: i });
+      client.onTopic((sentAt) => (latencies[received++] = performance.now() - sentAt));
+      await client.subscribe(topic);
+      return client;
+    });
+    const publisher = await connectClient(server);
+    /** Publishes `count` messages in windows; the figures of the whole. */
+    const publish = async (count: number) => {
+      latencies = new Float64Array(count * subscribers);
+      received = 0;
+      const start = performance.now();
+      for (let sent = 0; sent < count;) {
+        const end = Math.min(sent + window, count);
+        for (; sent < end; sent++) publisher.publish(topic, body());
+        await until(
+          () => received >= end * subscribers,
+          () => received,
+          'fan-out',
+        );
+      }
+      const seconds = (performance.now() - start) / 1000;
+      return { value: received / seconds, p99Ms: p99(latencies, received) };
+    };
+    // A tenth of the run first, untimed: every target is measured warm, none by its start-up.
+    await publish(Math.ceil(messages / 10));
+    const figure = await publish(messages);
+    for (const client of [...clients, publisher]) client.close();
+    return figure;
+  });
+  return {
+    scenario: 'fanout',
+    case: `fan-out ${subscribers} subs, ${bodyBytes} B`,
+    unit: 'deliveries/s',
+    figures,
+  };
+}
+
+export interface RoundTripParams {
+  pairs: number;
+  /** How many times each pair goes through its exchange. */
+  exchanges: number;
+  /** stomprtc's path: signals (offer, answer, 10 candidates) or relay chat. */
+  path: '/app/signal' | '/app/relay';
+}
+
+const OFFER_BYTES = 1_200;
+const CANDIDATE_BYTES = 180;
+const CHAT_BYTES = 100;
+/** An exchange: offer → answer, then 5 candidates each way = 6 round trips, 12 messages. */
+const ROUND_TRIPS_PER_EXCHANGE = 6;
+
+/**
+ * Pairs in rooms of their own, every pair at once. A sends, B answers with A's send time in the
+ * body, and A's receipt of the answer ends one round trip; a pair starts its next round trip then.
+ */
+export async function roundTrips(
+  targets: TargetName[],
+  roundCount: number,
+  params: RoundTripParams,
+): Promise<CaseResult> {
+  const { pairs, exchanges, path } = params;
+  const signaling = path === '/app/signal';
+  const first = signaling ? OFFER_BYTES : CHAT_BYTES;
+  const rest = signaling ? CANDIDATE_BYTES : CHAT_BYTES;
+  const perPair = exchanges * ROUND_TRIPS_PER_EXCHANGE;
+  const figures = await rounds(targets, roundCount, async (server) => {
+    const runId = Math.random().toString(36).slice(2, 8);
+    const peers = await connectMany(pairs * 2, async (i) => {
+      const client = await connectClient(server, { node: i, direct: path });
+      await client.join(`bench-${runId}-${i >> 1}`);
+      return client;
+    });
+    /** Every pair goes through `tripsPerPair` round trips at once; the figures of the whole. */
+    const exchange = async (tripsPerPair: number) => {
+      const latencies = new Float64Array(pairs * tripsPerPair);
+      let done = 0;
+      for (let pair = 0; pair < pairs; pair++) {
+        const a = peers[pair * 2]!;
+        const b = peers[pair * 2 + 1]!;
+        const room = `bench-${runId}-${pair}`;
+        let trips = 0;
+        const firstBody = stampedBody(first);
+        const restBody = stampedBody(rest);
+        const send = () => a.direct(b, room, (trips % ROUND_TRIPS_PER_EXCHANGE === 0 ? firstBody : restBody)());
+        // B answers with the stamp of what it got: the answer's stamp is A's send time.
+        b.onDirect((sentAt) => b.direct(a, room, stampedAt(rest, sentAt)));
+        a.onDirect((sentAt) => {
+          latencies[done++] = performance.now() - sentAt;
+          if (++trips < tripsPerPair) send();
+        });
+        queueMicrotask(send);
+      }
+      const start = performance.now();
+      await until(
+        () => done >= pairs * tripsPerPair,
+        () => done,
+        'round trips',
+      );
+      const seconds = (performance.now() - start) / 1000;
+      return { value: done / seconds, p99Ms: p99(latencies, done) };
+    };
+    // One untimed exchange first: every target is measured warm (JIT, socket buffers), none by its start-up.
+    await exchange(ROUND_TRIPS_PER_EXCHANGE);
+    const figure = await exchange(perPair);
+    for (const peer of peers) peer.close();
+    return figure;
+  });
+  return {
+    scenario: signaling ? 'signaling' : 'relay-chat',
+    case: signaling ? `signaling ${pairs} rooms × 2 peers` : `relay chat ${pairs} pairs`,
+    unit: 'round trips/s',
+    figures,
+  };
+}
+
+function stampedAt(size: number, sentAt: number): string {
+  return stampedBody(size)().replace(/^(\{"t":")[^"]*/, `$1${sentAt.toFixed(3).padStart(16, '0')}`);
+}
+
+export interface SessionParams {
+  sessions: number;
+  /** How long the sessions are held with heart-beats before memory is measured and drops counted. */
+  holdMs: number;
+  heartBeatMs: number;
+}
+
+/**
+ * N sessions connected (CONNECT_CONCURRENCY in flight), held with heart-beats, then counted:
+ * the connect rate, the server's memory per session (RSS after a full collection, against
+ * before) and how many the server closed.
+ */
+export async function sessions(targets: TargetName[], roundCount: number, params: SessionParams): Promise<CaseResult> {
+  const { sessions: count, holdMs, heartBeatMs } = params;
+  const serverEnv = { BENCH_SERVER_HEARTBEAT_MS: String(heartBeatMs) };
+  const figures = await rounds(
+    targets,
+    roundCount,
+    async (server) => {
+      const before = await server.memory();
+      const clients: Client[] = [];
+      // Heart-beats start with the first session: connecting them all takes longer than the window.
+      const beats = setInterval(() => clients.forEach((c) => c.beat()), heartBeatMs / 2);
+      const start = performance.now();
+      await connectMany(count, async () => {
+        const client = await connectClient(server, { heartBeatMs });
+        clients.push(client);
+        return client;
+      });
+      const perSecond = count / ((performance.now() - start) / 1000);
+      await new Promise((r) => setTimeout(r, holdMs));
+      const after = await server.memory();
+      clearInterval(beats);
+      const dropped = clients.filter((c) => !c.open()).length;
+      for (const client of clients) client.close();
+      return { value: perSecond, bytesPerSession: (after.rss - before.rss) / count, dropped };
+    },
+    serverEnv,
+  );
+  return {
+    scenario: 'sessions',
+    case: `sessions ${count} held (heart-beat ${heartBeatMs / 1000} s)`,
+    unit: 'connects/s',
+    figures,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The benchmark suite with tiny counts and one round (`npm run bench -- --smoke`): every scenario
+ * runs, against every target, and gives well-formed figures. No figure is judged here — speed and
+ * memory are read from `npm run bench`, never asserted in a test.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../helpers/requirements.js';
+import { privateRabbitMqMissing } from '../helpers/private-rabbitmq.js';
+import type { BenchRun } from '../../bench/report.js';
+
+const out = mkdtempSync(join(tmpdir(), 'stomprtc-bench-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function runSmoke(): Promise<number | null> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+describeWith(privateRabbitMqMissing(), 'benchmark suite smoke', () => {
+  it('runs every scenario against every target and writes well-formed results, table and chart', async () => {
+    expect(await runSmoke()).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun;
+    expect(run.failures).toEqual([]);
+    const targetsOf = (name: string) =>
+      run.cases.filter((c) => c.case.startsWith(name)).map((c) => Object.keys(c.figures).sort());
+    expect(targetsOf('fan-out')).toEqual([
+      ['socket.io', 'stomprtc', 'web-stomp', 'ws'],
+      ['socket.io', 'stomprtc', 'web-stomp', 'ws'],
+    ]);
+    expect(targetsOf('signaling')).toEqual([['socket.io', 'stomprtc', 'web-stomp', 'ws']]);
+    expect(targetsOf('relay chat')).toEqual([['socket.io', 'stomprtc', 'ws']]);
+    expect(targetsOf('sessions')).toEqual([
+      ['socket.io', 'stomprtc', 'ws'],
+      ['stomprtc', 'web-stomp', 'ws'],
+    ]);
+    expect(targetsOf('RabbitMQ relay, 2 nodes: ')).toEqual([
+      ['stomprtc-relay', 'web-stomp'],
+      ['stomprtc-relay', 'web-stomp'],
+    ]);
+    expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc']]);
+    for (const result of run.cases) {
+      for (const figure of Object.values(result.figures)) {
+        expect(figure.value, result.case).toBeGreaterThan(0);
+        expect(Number.isFinite(figure.value), result.case).toBe(true);
+        expect(figure.runs, result.case).toHaveLength(1);
+        if (result.unit !== 'ms' && result.scenario !== 'sessions')
+          expect(figure.p99Ms, result.case).toBeGreaterThan(0);
+        if (result.scenario === 'sessions') {
+          expect(Number.isFinite(figure.bytesPerSession), result.case).toBe(true);
+          expect(figure.dropped, result.case).toBe(0);
+        }
+      }
+    }
+    const markdown = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+    expect(markdown).toContain('| case | unit | ws | stomprtc | socket.io | web-stomp | stomprtc-relay |');
+    expect(markdown).toContain('| fan-out 10 subs, 200 B | deliveries/s | ');
+    expect(readFileSync(join(out, 'benchmarks.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
+  }, 240_000);
+});
