@@ -7,7 +7,13 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../helpers/requirements.js';
 import { canConnect, createTopology, netnsUnavailableReason, sweepStale, type Topology } from '../helpers/netns.js';
-import { coturnUnavailableReason, gatherRelayCandidates, restCredentials, startCoturn, type Coturn } from '../helpers/coturn.js';
+import {
+  coturnUnavailableReason,
+  gatherRelayCandidates,
+  restCredentials,
+  startCoturn,
+  type Coturn,
+} from '../helpers/coturn.js';
 
 const unavailable = (await netnsUnavailableReason()) ?? (await coturnUnavailableReason());
 
@@ -35,8 +41,10 @@ describeWith(unavailable, 'netns + coturn harness', () => {
 
   /** A TCP listener on 0.0.0.0:port inside a namespace, resolved once it listens. */
   async function listenIn(ns: string, port: number): Promise<void> {
-    const child = topo!.spawnIn(ns, process.execPath, ['-e',
-      `require('net').createServer(s=>s.end()).listen(${port},'0.0.0.0',()=>console.log('listening'))`]);
+    const child = topo!.spawnIn(ns, process.execPath, [
+      '-e',
+      `require('net').createServer(s=>s.end()).listen(${port},'0.0.0.0',()=>console.log('listening'))`,
+    ]);
     listeners.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
@@ -74,7 +82,10 @@ describeWith(unavailable, 'netns + coturn harness', () => {
     const relays = await gatherRelayCandidates({ urls: turn.urls[0]!, ...good });
     expect(relays.length).toBeGreaterThan(0);
     expect(relays[0]!.startsWith(`${t.a.rootAddress}:`)).toBe(true);
-    const bad = await gatherRelayCandidates({ urls: turn.urls[0]!, username: good.username, credential: 'wrong' }, 3000);
+    const bad = await gatherRelayCandidates(
+      { urls: turn.urls[0]!, username: good.username, credential: 'wrong' },
+      3000,
+    );
     expect(bad).toEqual([]);
   });
 

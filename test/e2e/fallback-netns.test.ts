@@ -70,8 +70,13 @@ describeWith(unavailable, 'fallback over real network failure (netns + coturn)',
     // Relay-first: messages flow before ICE has given up.
     await chat(a, b, 20, 100);
     await Promise.all([linkReaches(a, 'relay', 45_000), linkReaches(b, 'relay', 45_000)]);
-    const reasons = [...a.all('link-state'), ...b.all('link-state')].filter((e) => e.state === 'relay').map((e) => e.reason);
-    expect(reasons.every((r) => r === 'no-turn'), `relay reasons ${JSON.stringify(reasons)}`).toBe(true);
+    const reasons = [...a.all('link-state'), ...b.all('link-state')]
+      .filter((e) => e.state === 'relay')
+      .map((e) => e.reason);
+    expect(
+      reasons.every((r) => r === 'no-turn'),
+      `relay reasons ${JSON.stringify(reasons)}`,
+    ).toBe(true);
     await chat(a, b, 50, 100);
     expect([lastTier(a), lastTier(b)]).toEqual(['relay', 'relay']);
   }, 90_000);

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SUBNET_CIDR } from './netns.js';
 
-export const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? '/usr/bin/turnserver';
-export const TURN_REALM = 'stomprtc.test';
+const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? '/usr/bin/turnserver';
+const TURN_REALM = 'stomprtc.test';
 
 /** Resolves to why coturn cannot run here, or undefined when it can. */
 export async function coturnUnavailableReason(): Promise<string | undefined> {
@@ -46,7 +46,11 @@ export interface CoturnOptions {
 }
 
 /** TURN REST API credentials, computed independently of the server so tests cross-check it. */
-export function restCredentials(secret: string, user: string, ttlSeconds = 600): { username: string; credential: string } {
+export function restCredentials(
+  secret: string,
+  user: string,
+  ttlSeconds = 600,
+): { username: string; credential: string } {
   const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${user}`;
   return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
 }
@@ -54,7 +58,10 @@ export function restCredentials(secret: string, user: string, ttlSeconds = 600):
 async function udpPortFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    s.once('error', () => { s.close(); resolve(false); });
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
     s.bind(port, host, () => s.close(() => resolve(true)));
   });
 }
@@ -71,7 +78,7 @@ async function pickPort(hosts: readonly string[]): Promise<number> {
 }
 
 /** Sends a STUN Binding request (RFC 8489 §6) and resolves true on any STUN success response. */
-export async function stunBinding(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+async function stunBinding(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   const req = Buffer.alloc(20);
   req.writeUInt16BE(0x0001, 0);
   req.writeUInt16BE(0, 2);
@@ -79,10 +86,16 @@ export async function stunBinding(host: string, port: number, timeoutMs = 500): 
   randomBytes(12).copy(req, 8);
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    const done = (ok: boolean) => { clearTimeout(timer); s.close(); resolve(ok); };
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
     const timer = setTimeout(() => done(false), timeoutMs);
     s.on('error', () => done(false));
-    s.on('message', (msg) => done(msg.length >= 20 && msg.readUInt16BE(0) === 0x0101 && msg.subarray(8, 20).equals(req.subarray(8, 20))));
+    s.on('message', (msg) =>
+      done(msg.length >= 20 && msg.readUInt16BE(0) === 0x0101 && msg.subarray(8, 20).equals(req.subarray(8, 20))),
+    );
     s.send(req, port, host);
   });
 }
@@ -100,18 +113,33 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     ...listeningIps.map((ipAddr) => `--listening-ip=${ipAddr}`),
     `--relay-ip=${relayIp}`,
     `--listening-port=${port}`,
-    '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${TURN_REALM}`,
-    '--no-tls', '--no-dtls', '--no-tcp', '--no-tcp-relay', '--no-cli', '--no-rfc5780',
-    '--fingerprint', '--no-software-attribute',
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    `--realm=${TURN_REALM}`,
+    '--no-tls',
+    '--no-dtls',
+    '--no-tcp',
+    '--no-tcp-relay',
+    '--no-cli',
+    '--no-rfc5780',
+    '--fingerprint',
+    '--no-software-attribute',
     // Our private test range must be relayable; loopback and multicast stay refused.
-    `--allowed-peer-ip=${cidrToRange(SUBNET_CIDR)}`, '--no-multicast-peers',
-    '--log-file=stdout', '--simple-log',
-    `--pidfile=${join(dir, 'turnserver.pid')}`, `--userdb=${join(dir, 'turndb')}`,
+    `--allowed-peer-ip=${cidrToRange(SUBNET_CIDR)}`,
+    '--no-multicast-peers',
+    '--log-file=stdout',
+    '--simple-log',
+    `--pidfile=${join(dir, 'turnserver.pid')}`,
+    `--userdb=${join(dir, 'turndb')}`,
   ];
   const child: ChildProcess = spawn(TURNSERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => { log += c; });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { log += c; });
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    log += c;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    log += c;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stopped = false;
 
@@ -132,7 +160,8 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     // coturn logs "Total General servers" once its listener threads exist; a STUN Binding answer
     // on every address then proves the UDP listeners are up.
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`turnserver exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`turnserver exited (${child.exitCode ?? child.signalCode}) before it was ready`);
       if (Date.now() > deadline) throw new Error('turnserver was not ready in time');
       if (/Total General servers/.test(log)) {
         const answers = await Promise.all(listeningIps.map((h) => stunBinding(h, port)));
@@ -142,7 +171,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     }
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n--- turnserver ${args.join(' ')}\n${log}`);
+    throw new Error(`${(err as Error).message}\n--- turnserver ${args.join(' ')}\n${log}`, { cause: err });
   }
 
   return {
@@ -171,7 +200,10 @@ function cidrToRange(cidr: string): string {
  * namespace: a relay candidate proves that coturn granted an allocation for these credentials.
  * Resolves to the relay candidates' addresses (empty when none came within timeoutMs).
  */
-export async function gatherRelayCandidates(server: { urls: string; username: string; credential: string }, timeoutMs = 5000): Promise<string[]> {
+export async function gatherRelayCandidates(
+  server: { urls: string; username: string; credential: string },
+  timeoutMs = 5000,
+): Promise<string[]> {
   const wrtc = ((await import('@roamhq/wrtc')) as { default: { RTCPeerConnection: typeof RTCPeerConnection } }).default;
   const pc = new wrtc.RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
   const relays: string[] = [];
@@ -180,7 +212,11 @@ export async function gatherRelayCandidates(server: { urls: string; username: st
     const done = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       pc.onicecandidate = (e) => {
-        if (!e.candidate) { clearTimeout(timer); resolve(); return; }
+        if (!e.candidate) {
+          clearTimeout(timer);
+          resolve();
+          return;
+        }
         const m = / (\d+\.\d+\.\d+\.\d+) (\d+) typ relay/.exec(e.candidate.candidate);
         if (m) relays.push(`${m[1]}:${m[2]}`);
       };

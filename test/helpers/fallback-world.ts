@@ -17,7 +17,11 @@ import { createTopology, sweepStale, type Topology } from './netns.js';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const PEER_SCRIPT = 'test/fixtures/netns-peer.ts';
 
-export interface PeerLogs { readonly sent: readonly string[]; readonly sentAt: readonly number[]; readonly received: readonly LoggedMessage[] }
+export interface PeerLogs {
+  readonly sent: readonly string[];
+  readonly sentAt: readonly number[];
+  readonly received: readonly LoggedMessage[];
+}
 
 export type EventOf<K extends PeerEvent['ev']> = Extract<PeerEvent, { ev: K }>;
 
@@ -27,7 +31,14 @@ export class PeerProcess {
   #stderr = '';
   readonly #exited: Promise<number | null>;
 
-  constructor(readonly name: string, readonly ns: string, private readonly child: ChildProcess) {
+  readonly #child: ChildProcess;
+
+  constructor(
+    readonly name: string,
+    readonly ns: string,
+    child: ChildProcess,
+  ) {
+    this.#child = child;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         this.events.push(JSON.parse(line) as PeerEvent);
@@ -43,11 +54,15 @@ export class PeerProcess {
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  get stderr(): string { return this.#stderr; }
-  get running(): boolean { return this.child.exitCode === null && this.child.signalCode === null; }
+  get stderr(): string {
+    return this.#stderr;
+  }
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
 
   command(c: PeerCommand): void {
-    if (this.running) this.child.stdin!.write(`${JSON.stringify(c)}\n`);
+    if (this.running) this.#child.stdin!.write(`${JSON.stringify(c)}\n`);
   }
 
   all<K extends PeerEvent['ev']>(ev: K): Array<EventOf<K>> {
@@ -55,7 +70,12 @@ export class PeerProcess {
   }
 
   /** Resolves with the first event (at index ≥ from) that matches; rejects on timeout or exit. */
-  async waitFor<K extends PeerEvent['ev']>(ev: K, pred: (e: EventOf<K>) => boolean = () => true, timeoutMs = 30_000, from = 0): Promise<EventOf<K>> {
+  async waitFor<K extends PeerEvent['ev']>(
+    ev: K,
+    pred: (e: EventOf<K>) => boolean = () => true,
+    timeoutMs = 30_000,
+    from = 0,
+  ): Promise<EventOf<K>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (let i = from; i < this.events.length; i++) {
@@ -63,7 +83,8 @@ export class PeerProcess {
         if (e.ev === ev && pred(e as EventOf<K>)) return e as EventOf<K>;
       }
       if (!this.running) throw new Error(`peer ${this.name} exited while waiting for ${ev}\n${this.describe()}`);
-      if (Date.now() > deadline) throw new Error(`peer ${this.name}: no ${ev} event within ${timeoutMs} ms\n${this.describe()}`);
+      if (Date.now() > deadline)
+        throw new Error(`peer ${this.name}: no ${ev} event within ${timeoutMs} ms\n${this.describe()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -75,19 +96,25 @@ export class PeerProcess {
   }
 
   /** Link tiers this peer reported, in order (one entry per link-state event). */
-  tiers(): string[] { return this.all('link-state').map((e) => e.state); }
+  tiers(): string[] {
+    return this.all('link-state').map((e) => e.state);
+  }
 
   /** What the failure message should show: the last events and the stderr tail. */
   describe(): string {
-    const recent = this.events.filter((e) => e.ev !== 'message').slice(-30).map((e) => JSON.stringify(e)).join('\n');
+    const recent = this.events
+      .filter((e) => e.ev !== 'message')
+      .slice(-30)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
     return `--- ${this.name} events (last, without messages):\n${recent}\n--- ${this.name} stderr (tail):\n${this.#stderr.slice(-4000)}`;
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.command({ cmd: 'exit' });
-    this.child.stdin!.end();
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 4000);
+    this.#child.stdin!.end();
+    const t = setTimeout(() => this.#child.kill('SIGKILL'), 4000);
     await this.#exited;
     clearTimeout(t);
   }
@@ -144,7 +171,9 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
       async startPeer(side, args) {
         const ns = topology[side].ns;
         const full: PeerArgs = { url: wsUrl, ...args };
-        const child = topology.spawnIn(ns, process.execPath, ['--import', 'tsx', PEER_SCRIPT, JSON.stringify(full)], { cwd: REPO });
+        const child = topology.spawnIn(ns, process.execPath, ['--import', 'tsx', PEER_SCRIPT, JSON.stringify(full)], {
+          cwd: REPO,
+        });
         const peer = new PeerProcess(args.name, ns, child);
         peers.push(peer);
         await peer.waitFor('ready', () => true, 30_000);
@@ -170,12 +199,18 @@ export interface LogComparison {
 }
 
 /** Compares the receiver's log of one sender's payloads (by prefix) with that sender's log. */
-export function compareLogs(sent: readonly string[], received: readonly LoggedMessage[], senderName: string): LogComparison {
+export function compareLogs(
+  sent: readonly string[],
+  received: readonly LoggedMessage[],
+  senderName: string,
+): LogComparison {
   const got = received.map((m) => m.data).filter((d) => d.startsWith(`${senderName}-`));
   const sentSet = new Set(sent);
   const counts = new Map<string, number>();
   for (const d of got) counts.set(d, (counts.get(d) ?? 0) + 1);
-  let lost = 0, duplicated = 0, unexpected = 0;
+  let lost = 0,
+    duplicated = 0,
+    unexpected = 0;
   for (const s of sent) if (!counts.has(s)) lost++;
   for (const [d, n] of counts) {
     if (!sentSet.has(d)) unexpected += n;
@@ -185,15 +220,7 @@ export function compareLogs(sent: readonly string[], received: readonly LoggedMe
   return { lost, duplicated, unexpected, exact };
 }
 
-/** Number of changes of tier a peer reported (connecting → relay → p2p … counts each arrow). */
-export function pathSwitches(peer: PeerProcess): number {
-  const tiers = peer.tiers();
-  let n = 0;
-  for (let i = 1; i < tiers.length; i++) if (tiers[i] !== tiers[i - 1]) n++;
-  return n;
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Delivery latency (receive time − send time, ms) of the first copy of each sent message. */
 export function latencies(sender: PeerLogs, receiver: PeerLogs): { p50: number; p99: number; max: number } {
@@ -207,7 +234,7 @@ export function latencies(sender: PeerLogs, receiver: PeerLogs): { p50: number; 
     values.push(m.t - at);
   }
   values.sort((x, y) => x - y);
-  const q = (f: number) => values.length ? values[Math.min(values.length - 1, Math.floor(f * values.length))]! : NaN;
+  const q = (f: number) => (values.length ? values[Math.min(values.length - 1, Math.floor(f * values.length))]! : NaN);
   return { p50: q(0.5), p99: q(0.99), max: values.at(-1) ?? NaN };
 }
 
@@ -235,11 +262,18 @@ export interface SwitchingOptions {
  *   - signaling drop of B while that cut makes the relay the only path;
  *   - a 4 s blip at the end.
  */
-export const DEFAULT_SWITCHING: Required<Omit<SwitchingOptions, 'drainMs'>> = {
+const DEFAULT_SWITCHING: Required<Omit<SwitchingOptions, 'drainMs'>> = {
   count: 1800,
   rate: 30,
-  cuts: [{ at: 4_000, for: 8_000 }, { at: 16_000, for: 45_000 }, { at: 63_000, for: 4_000 }],
-  drops: [{ at: 8_000, side: 'a' }, { at: 30_000, side: 'b' }],
+  cuts: [
+    { at: 4_000, for: 8_000 },
+    { at: 16_000, for: 45_000 },
+    { at: 63_000, for: 4_000 },
+  ],
+  drops: [
+    { at: 8_000, side: 'a' },
+    { at: 30_000, side: 'b' },
+  ],
 };
 
 export interface SwitchingReport {
@@ -259,13 +293,19 @@ export interface SwitchingReport {
 }
 
 /** Runs a conversation both ways while the schedule cuts the direct path and drops signaling. */
-export async function switchingRun(world: World, a: PeerProcess, b: PeerProcess, options: SwitchingOptions = {}): Promise<SwitchingReport> {
+export async function switchingRun(
+  world: World,
+  a: PeerProcess,
+  b: PeerProcess,
+  options: SwitchingOptions = {},
+): Promise<SwitchingReport> {
   const count = options.count ?? DEFAULT_SWITCHING.count;
   const rate = options.rate ?? DEFAULT_SWITCHING.rate;
   const cuts = options.cuts ?? DEFAULT_SWITCHING.cuts;
   const drops = options.drops ?? DEFAULT_SWITCHING.drops;
   const topo = world.topology;
-  const startA = a.all('message').length, startB = b.all('message').length;
+  const startA = a.all('message').length,
+    startB = b.all('message').length;
   const tiersBefore = { A: a.tiers().length, B: b.tiers().length };
   const t0 = Date.now();
   a.command({ cmd: 'send', count, rate });
@@ -274,12 +314,27 @@ export async function switchingRun(world: World, a: PeerProcess, b: PeerProcess,
   const mark = (what: string) => schedule.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
   const steps = [
     ...cuts.flatMap((c) => [
-      { at: c.at, run: async () => { await topo.cutDirect(); mark('cut direct path'); } },
-      { at: c.at + c.for, run: async () => { await topo.restoreDirect(); mark('restore direct path'); } },
+      {
+        at: c.at,
+        run: async () => {
+          await topo.cutDirect();
+          mark('cut direct path');
+        },
+      },
+      {
+        at: c.at + c.for,
+        run: async () => {
+          await topo.restoreDirect();
+          mark('restore direct path');
+        },
+      },
     ]),
     ...drops.map((d) => ({
       at: d.at,
-      run: async () => { (d.side === 'a' ? a : b).command({ cmd: 'drop-signaling' }); mark(`drop signaling of ${d.side.toUpperCase()}`); },
+      run: async () => {
+        (d.side === 'a' ? a : b).command({ cmd: 'drop-signaling' });
+        mark(`drop signaling of ${d.side.toUpperCase()}`);
+      },
     })),
   ].sort((x, y) => x.at - y.at);
   try {
@@ -321,7 +376,16 @@ export async function switchingRun(world: World, a: PeerProcess, b: PeerProcess,
     bToA: compareLogs(lb.sent, la.received, 'B'),
     switches: { A: switchesSince(a, tiersBefore.A), B: switchesSince(b, tiersBefore.B) },
     tiers: { A: a.tiers().join('→'), B: b.tiers().join('→') },
-    signaling: { A: a.all('session-state').map((e) => e.state).join('→'), B: b.all('session-state').map((e) => e.state).join('→') },
+    signaling: {
+      A: a
+        .all('session-state')
+        .map((e) => e.state)
+        .join('→'),
+      B: b
+        .all('session-state')
+        .map((e) => e.state)
+        .join('→'),
+    },
     latencyMs: { aToB: latencies(la, lb), bToA: latencies(lb, la) },
     drained,
     durationS: (Date.now() - t0) / 1000,

@@ -19,7 +19,7 @@ const run = promisify(execFile);
 /** Everything we create starts with this; interface names are limited to 15 bytes by the kernel. */
 const PREFIX = 'srtc';
 /** 10.77.0.0/16 is ours; coturn is told to allow exactly that range as peers. */
-export const SUBNET_PREFIX = '10.77';
+const SUBNET_PREFIX = '10.77';
 export const SUBNET_CIDR = '10.77.0.0/16';
 
 export async function ip(...args: string[]): Promise<string> {
@@ -28,7 +28,7 @@ export async function ip(...args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+    throw new Error(`ip ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
   }
 }
 
@@ -48,7 +48,18 @@ export async function netnsUnavailableReason(): Promise<string | undefined> {
     return `cannot create a network namespace (iproute2 missing or no CAP_SYS_ADMIN/CAP_NET_ADMIN): ${(err as Error).message}`;
   }
   try {
-    await ip('link', 'add', `${PREFIX}p${process.pid % 100000}`, 'type', 'veth', 'peer', 'name', 'probe0', 'netns', probe);
+    await ip(
+      'link',
+      'add',
+      `${PREFIX}p${process.pid % 100000}`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'probe0',
+      'netns',
+      probe,
+    );
   } catch (err) {
     return `cannot create a veth pair (kernel without veth?): ${(err as Error).message}`;
   } finally {
@@ -74,7 +85,9 @@ function alive(pid: number): boolean {
 export async function sweepStale(): Promise<string[]> {
   const removed: string[] = [];
   const namespaces = (await ip('netns', 'list').catch(() => ''))
-    .split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
   for (const ns of namespaces) {
     const pid = Number(/-(\d+)-[0-9a-z]+$/.exec(ns)?.[1] ?? /-probe-(\d+)$/.exec(ns)?.[1]);
     if (Number.isInteger(pid) && (pid === process.pid || alive(pid))) continue;
@@ -147,7 +160,8 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   const nsA = `${PREFIX}-a-${tag}`;
   const nsB = `${PREFIX}-b-${tag}`;
   // 15-byte interface names: srtc + role letter + short unique id.
-  const short = `${(process.pid % 46656).toString(36)}${created.toString(36)}${Math.random().toString(36).slice(2, 4)}`.slice(0, 9);
+  const short =
+    `${(process.pid % 46656).toString(36)}${created.toString(36)}${Math.random().toString(36).slice(2, 4)}`.slice(0, 9);
   const rootA = `${PREFIX}${short}a`;
   const rootB = `${PREFIX}${short}b`;
   const nsLinkA = 'eth-root';
@@ -161,8 +175,18 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   if (slot + 2 > 254) throw new Error('no free 10.77.x.0/24 slot for a test topology');
   const net = (k: number, host: number) => `${SUBNET_PREFIX}.${slot + k}.${host}`;
 
-  const a: Side = { ns: nsA, address: net(0, 2), rootAddress: net(0, 1), directAddress: options.direct ? net(2, 1) : undefined };
-  const b: Side = { ns: nsB, address: net(1, 2), rootAddress: net(1, 1), directAddress: options.direct ? net(2, 2) : undefined };
+  const a: Side = {
+    ns: nsA,
+    address: net(0, 2),
+    rootAddress: net(0, 1),
+    directAddress: options.direct ? net(2, 1) : undefined,
+  };
+  const b: Side = {
+    ns: nsB,
+    address: net(1, 2),
+    rootAddress: net(1, 1),
+    directAddress: options.direct ? net(2, 2) : undefined,
+  };
   let directUp = Boolean(options.direct);
   let destroyed = false;
 
@@ -176,7 +200,10 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   };
 
   try {
-    for (const [side, rootLink, nsLink] of [[a, rootA, nsLinkA], [b, rootB, nsLinkB]] as const) {
+    for (const [side, rootLink, nsLink] of [
+      [a, rootA, nsLinkA],
+      [b, rootB, nsLinkB],
+    ] as const) {
       await ip('netns', 'add', side.ns);
       await ip('-n', side.ns, 'link', 'set', 'lo', 'up');
       await ip('link', 'add', rootLink, 'type', 'veth', 'peer', 'name', nsLink, 'netns', side.ns);
@@ -214,7 +241,9 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     a,
     b,
     hasDirect: Boolean(options.direct),
-    get directUp() { return directUp; },
+    get directUp() {
+      return directUp;
+    },
     cutDirect: () => setDirect('down'),
     restoreDirect: () => setDirect('up'),
     async exec(ns, command, args) {
@@ -232,8 +261,15 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
  * Whether `from` (a namespace) can open a TCP connection to host:port within timeoutMs. Uses the
  * node binary itself, so the test needs nothing but iproute2 on the machine.
  */
-export async function canConnect(topology: Topology, ns: string, host: string, port: number, timeoutMs = 1500): Promise<boolean> {
-  const script = `const s=require('net').connect(${port},${JSON.stringify(host)});` +
+export async function canConnect(
+  topology: Topology,
+  ns: string,
+  host: string,
+  port: number,
+  timeoutMs = 1500,
+): Promise<boolean> {
+  const script =
+    `const s=require('net').connect(${port},${JSON.stringify(host)});` +
     `const t=setTimeout(()=>{console.log('timeout');process.exit(0)},${timeoutMs});` +
     `s.on('connect',()=>{console.log('ok');process.exit(0)});` +
     `s.on('error',e=>{console.log(e.code);process.exit(0)});`;

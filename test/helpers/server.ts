@@ -8,13 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import SockJS from 'sockjs-client';
 import { Client, type IFrame, type IMessage, type StompHeaders } from '@stomp/stompjs';
-import { buildApp } from '../../server/src/app.js';
+import { buildApp, type AppHooks } from '../../server/src/app.js';
 import { loadConfig } from '../../server/src/config.js';
 import { FrameDecoder } from '../../shared/src/stomp/frame-decoder.js';
 import type { StompFrame, StompVersion } from '../../shared/src/stomp/frame.js';
 
 /** How long a helper waits for something that should come before it gives up (a liveness bound, not a timing assertion). */
-export const WAIT_MS = 5_000;
+const WAIT_MS = 5_000;
 
 export interface TestServer {
   readonly app: FastifyInstance;
@@ -25,46 +25,62 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const app = await buildApp(loadConfig({ PORT: '0', LOG_LEVEL: 'warn', ...env }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  const httpUrl = `http://127.0.0.1:${port}`;
-  return { app, port, httpUrl, wsUrl: `ws://127.0.0.1:${port}/ws`, sockjsUrl: `${httpUrl}/sockjs`, close: () => app.close() };
+/** port: 0 picks a free one; a given port lets a test restart a server where its clients expect it. */
+export async function startServer(
+  env: Record<string, string> = {},
+  hooks: AppHooks = {},
+  port = 0,
+): Promise<TestServer> {
+  const app = await buildApp(loadConfig({ PORT: '0', LOG_LEVEL: 'warn', ...env }), hooks);
+  await app.listen({ port, host: '127.0.0.1' });
+  const bound = (app.server.address() as AddressInfo).port;
+  const httpUrl = `http://127.0.0.1:${bound}`;
+  return {
+    app,
+    port: bound,
+    httpUrl,
+    wsUrl: `ws://127.0.0.1:${bound}/ws`,
+    sockjsUrl: `${httpUrl}/sockjs`,
+    close: () => app.close(),
+  };
 }
 
 /** A queue of things that arrive over time; `next()` takes them in order, waiting when none is there yet. */
 export class Inbox<T> {
   readonly all: T[] = [];
-  private taken = 0;
-  private waiter: (() => void) | undefined;
+  #taken = 0;
+  #waiter: (() => void) | undefined;
 
-  constructor(private readonly what = 'item') {}
+  readonly #what: string;
+
+  constructor(what = 'item') {
+    this.#what = what;
+  }
 
   push(item: T): void {
     this.all.push(item);
-    this.waiter?.();
+    this.#waiter?.();
   }
 
   /** Items not yet taken by next(). */
   get pending(): T[] {
-    return this.all.slice(this.taken);
+    return this.all.slice(this.#taken);
   }
 
   async next(timeoutMs = WAIT_MS): Promise<T> {
-    if (this.taken < this.all.length) return this.all[this.taken++]!;
+    if (this.#taken < this.all.length) return this.all[this.#taken++]!;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new Error(`no ${this.what} arrived within ${timeoutMs} ms`));
+        this.#waiter = undefined;
+        reject(new Error(`no ${this.#what} arrived within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiter = () => {
+      this.#waiter = () => {
         clearTimeout(timer);
-        this.waiter = undefined;
+        this.#waiter = undefined;
         resolve();
       };
     });
-    return this.all[this.taken++]!;
+    return this.all[this.#taken++]!;
   }
 
   async take(count: number): Promise<T[]> {
@@ -124,7 +140,7 @@ export interface Subscription {
 
 let receiptSeq = 0;
 
-export function webSocketFactory(url: string, transport: Transport, protocols?: string[]): () => any {
+function webSocketFactory(url: string, transport: Transport, protocols?: string[]): () => any {
   if (transport === 'sockjs') {
     // Only the HTTP transports, so the non-WebSocket path is really exercised.
     return () => new SockJS(url, null, { transports: ['xhr-streaming', 'xhr-polling'] });
@@ -159,8 +175,8 @@ export async function stompClient(server: TestServer | string, options: StompCli
   });
   const connected = await new Promise<IFrame>((resolve, reject) => {
     client.onConnect = resolve;
-    client.onWebSocketError = (event) => reject(new Error(`WebSocket error: ${String((event as any)?.message ?? event)}`));
-    closed.then(() => reject(new Error('closed before CONNECTED')));
+    client.onWebSocketError = (event) => reject(new Error(`WebSocket error: ${String(event?.message ?? event)}`));
+    void closed.then(() => reject(new Error('closed before CONNECTED')));
     client.activate();
   });
 
@@ -255,13 +271,20 @@ export async function rawStomp(server: TestServer | string, options: RawStompOpt
     nextFrame: () => frames.next(),
     waitForClose: () => closed,
     connect: async (headers = { 'accept-version': '1.2', host: 'stomprtc' }) => {
-      raw.send(`CONNECT\n${Object.entries(headers).map(([k, v]) => `${k}:${v}\n`).join('')}\n\0`);
+      raw.send(
+        `CONNECT\n${Object.entries(headers)
+          .map(([k, v]) => `${k}:${v}\n`)
+          .join('')}\n\0`,
+      );
       return frames.next();
     },
     close: () => socket.close(),
   };
   const decoder = new FrameDecoder(
-    { version: options.version ?? '1.2', limits: { maxFrameBytes: 64 << 20, maxHeaders: 1000, maxHeaderLineBytes: 1 << 20 } },
+    {
+      version: options.version ?? '1.2',
+      limits: { maxFrameBytes: 64 << 20, maxHeaders: 1000, maxHeaderLineBytes: 1 << 20 },
+    },
     (frame) => frames.push(frame),
     () => raw.heartbeats++,
   );
@@ -277,7 +300,9 @@ export async function rawStomp(server: TestServer | string, options: RawStompOpt
 
 /** A STOMP frame as literal wire text: `wire('SEND', { destination: '/topic/a' }, 'hi')`. */
 export function wire(command: string, headers: Record<string, string> = {}, body = ''): string {
-  return `${command}\n${Object.entries(headers).map(([k, v]) => `${k}:${v}\n`).join('')}\n${body}\0`;
+  return `${command}\n${Object.entries(headers)
+    .map(([k, v]) => `${k}:${v}\n`)
+    .join('')}\n${body}\0`;
 }
 
 export function text(frame: StompFrame): string {
