@@ -103,6 +103,7 @@ export const stomprtcServer = fp<StompRtcServerOptions>(
       router: gate,
       log,
       serverName: `stomprtc/${PACKAGE.version}`,
+      sessionIdPrefix: broker.sessionIdPrefix,
       authenticate: verify ? jwtAuthenticator(verify) : undefined,
       requireServing() {
         // A session here could do nothing that needs RabbitMQ; another node (or a retry) can.

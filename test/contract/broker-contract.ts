@@ -36,7 +36,7 @@ export interface Recorder extends Subscriber {
   received(count: number): Promise<StompFrame[]>;
 }
 
-function recorder(sessionId: string): Recorder {
+export function recorder(sessionId: string): Recorder {
   const frames: StompFrame[] = [];
   const aborts: StompRtcError[] = [];
   return {

@@ -20,7 +20,7 @@ export function relayBroker(
 ): RelayBroker {
   return new RelayBroker({
     endpoint: parseRelayUrl(url, '/'),
-    limits: { maxUnackedPerSubscription: 1000 },
+    limits: { maxUnackedPerSubscription: 1000, maxFrameBytes: 64 * 1024 },
     decoderLimits: { maxFrameBytes: 1 << 20, maxHeaders: 128, maxHeaderLineBytes: 1 << 16 },
     log: options.log ?? quietLog,
     timeoutMs: 5_000,

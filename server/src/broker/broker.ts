@@ -46,6 +46,10 @@ export abstract class DispatchingBroker implements Broker {
     return true;
   }
 
+  get sessionIdPrefix(): string {
+    return '';
+  }
+
   abstract subscribe(subscriber: Subscriber, request: SubscribeRequest): void | Promise<void>;
   abstract publish(message: BrokerMessage): void | Promise<void>;
   abstract close(): Promise<void>;

@@ -18,3 +18,8 @@ export function perSessionDestination(destination: string, sessionId: string): s
 export function isUserQueue(destination: string): boolean {
   return destination.includes(USER_SUFFIX);
 }
+
+/** `/queue/signal~user~s1` → `s1`. */
+export function sessionOfUserDestination(destination: string): string {
+  return destination.slice(destination.lastIndexOf(USER_SUFFIX) + USER_SUFFIX.length);
+}

@@ -1,17 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { StompRtcError } from '../../../shared/src/errors.js';
-import { frame, type StompFrame } from '../../../shared/src/stomp/frame.js';
+import { createHeaders, frame, type StompFrame } from '../../../shared/src/stomp/frame.js';
 import type { DecoderLimits } from '../../../shared/src/stomp/limits.js';
 import { DispatchingBroker } from './broker.js';
 import { isQueue, isUserQueue } from './destinations.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import {
+  mailboxDestination,
+  NodeMailboxes,
+  nodeOfUserDestination,
+  openMailbox,
+  sessionIdPrefix,
+} from './node-mailbox.js';
 import { brokerMessage, originOf, upstreamDestination, upstreamHeaders, type RelayEndpoint } from './rabbitmq-wire.js';
 import type { BrokerLimits, BrokerMessage, Delivery, Subscriber, SubscribeRequest, Subscription } from './types.js';
 import { StompTcpConnection, type StompTcpOptions } from './stomp-tcp-connection.js';
 
 export interface RelayBrokerOptions {
   readonly endpoint: RelayEndpoint;
-  readonly limits: BrokerLimits;
+  readonly limits: BrokerLimits & {
+    /** A batch of messages for another node's sessions goes once it holds this many bytes (MAX_FRAME_BYTES). */
+    readonly maxFrameBytes: number;
+  };
   /** What frames from RabbitMQ may be: our own MESSAGE limits plus room for what RabbitMQ adds. */
   readonly decoderLimits: DecoderLimits;
   readonly log: RelayLog;
@@ -58,7 +68,8 @@ type Upstream =
  * - Per-session queues (`/queue/x~user~<session>`) are `/exchange/amq.direct/x~user~<session>`:
  *   a subscription makes an exclusive auto-delete queue that goes with it, and a message for a
  *   session nobody subscribes for matches no binding and is dropped — nothing piles up. A message
- *   for a session of this node with an auto-ack subscription is delivered locally at once.
+ *   for a session of this node with an auto-ack subscription is delivered locally at once; one for
+ *   another node's session goes to that node's mailbox, batched (node-mailbox.ts).
  * - Same-node order is the in-memory order; across nodes RabbitMQ keeps order per destination only.
  *
  * - A `/queue` SEND goes `persistent` with a receipt, which RabbitMQ sends once it has confirmed
@@ -82,6 +93,9 @@ export class RelayBroker extends DispatchingBroker {
    * connections of one node) would make two nodes share one queue and split a topic's messages.
    */
   readonly #nodeId = randomBytes(6).toString('base64url');
+  readonly #mailboxes: NodeMailboxes;
+  /** Whether this node's mailbox is bound on RabbitMQ: messages for its sessions from other nodes reach it. */
+  #mailboxReady = false;
   #nextUpstreamId = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   readonly #backoff = new ReconnectBackoff();
@@ -92,10 +106,18 @@ export class RelayBroker extends DispatchingBroker {
   constructor(options: RelayBrokerOptions) {
     super(options.limits);
     this.#options = options;
+    this.#mailboxes = new NodeMailboxes(
+      (nodeId, body, count) => this.#sendToNode(nodeId, body, count),
+      options.limits.maxFrameBytes,
+    );
   }
 
   override get available(): boolean {
-    return this.#system?.state === 'connected';
+    return this.#system?.state === 'connected' && this.#mailboxReady;
+  }
+
+  override get sessionIdPrefix(): string {
+    return sessionIdPrefix(this.#nodeId);
   }
 
   /** Opens the system connection; if RabbitMQ is not there yet the relay stays unavailable and keeps trying. */
@@ -158,7 +180,17 @@ export class RelayBroker extends DispatchingBroker {
       // A per-session queue names its session, and session ids are unique: if it is here, it is only here.
       const local = this.registry.ofDestination(destination).find((s) => s.ack === 'auto');
       if (local) return this.deliver(local, message, false);
+      const node = nodeOfUserDestination(destination);
+      if (node !== undefined && node !== this.#nodeId) {
+        this.#requireSystem();
+        return this.#mailboxes.post(node, message);
+      }
     }
+    return this.#publishUpstream(message);
+  }
+
+  #publishUpstream(message: BrokerMessage): void | Promise<void> {
+    const { destination } = message;
     const system = this.#requireSystem();
     if (!isQueue(destination)) this.fanOut(destination, message);
     const headers = upstreamHeaders(message, this.#nodeId);
@@ -171,6 +203,7 @@ export class RelayBroker extends DispatchingBroker {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
+    this.#mailboxes.flush();
     for (const sessionId of this.registry.sessionIds()) this.removeSession(sessionId);
     const system = this.#system;
     this.#system = undefined;
@@ -241,7 +274,50 @@ export class RelayBroker extends DispatchingBroker {
     );
   }
 
-  #upstreamId(kind: 't' | 'q' | 'c'): string {
+  /** One batch for another node's sessions: one RabbitMQ message, however many it holds. */
+  #sendToNode(nodeId: string, body: Uint8Array, count: number): void {
+    if (this.#system?.state !== 'connected') {
+      this.#options.log.warn(
+        { node: nodeId, messages: count },
+        'broker relay lost RabbitMQ with messages for another node unsent; dropped (at most once)',
+      );
+      return;
+    }
+    this.#system.send({
+      command: 'SEND',
+      headers: createHeaders([
+        ['destination', mailboxDestination(nodeId)],
+        ['content-type', 'application/octet-stream'],
+      ]),
+      body,
+    });
+  }
+
+  /** This node's mailbox: per-session messages from other nodes, delivered as if published here. */
+  #subscribeMailbox(system: StompTcpConnection): Promise<void> {
+    const id = this.#upstreamId('m');
+    system.subscribe(id, (received) => {
+      try {
+        openMailbox(received.body, this.#options.decoderLimits, (message) => this.#fromMailbox(message));
+      } catch (err) {
+        this.#options.log.error({ err }, 'broker relay got a mailbox message it cannot read; dropped');
+      }
+    });
+    return upstreamRequest(
+      system,
+      frame('SUBSCRIBE', { id, destination: mailboxDestination(this.#nodeId), ack: 'auto' }),
+    );
+  }
+
+  #fromMailbox(message: BrokerMessage): void {
+    const subscriptions = this.registry.ofDestination(message.destination);
+    const local = subscriptions.find((s) => s.ack === 'auto');
+    if (local) this.deliver(local, message, false);
+    // A client-ack subscription is served by RabbitMQ, which settles its acknowledgements: the message goes there.
+    else if (subscriptions.length > 0) settleQuietly(this.#publishUpstream(message));
+  }
+
+  #upstreamId(kind: 't' | 'q' | 'c' | 'm'): string {
     return `${kind}-${this.#nodeId}-${(this.#nextUpstreamId++).toString(36)}`;
   }
 
@@ -272,6 +348,9 @@ export class RelayBroker extends DispatchingBroker {
       this.#backoff.reset();
       log.info({ host: endpoint.host, port: endpoint.port }, 'broker relay connected to RabbitMQ');
       this.#resubscribe(system);
+      // The node serves (available) once other nodes' messages for its sessions can reach it.
+      await this.#subscribeMailbox(system);
+      if (this.#system === system) this.#mailboxReady = true;
     } catch (err) {
       log.error({ err, host: endpoint.host, port: endpoint.port }, 'broker relay cannot reach RabbitMQ; retrying');
       this.#scheduleReconnect();
@@ -297,6 +376,13 @@ export class RelayBroker extends DispatchingBroker {
   #systemLost(system: StompTcpConnection, error: Error | undefined): void {
     if (this.#system !== system) return;
     this.#system = undefined;
+    this.#mailboxReady = false;
+    const dropped = this.#mailboxes.discard();
+    if (dropped > 0)
+      this.#options.log.warn(
+        { messages: dropped },
+        'messages for other nodes were not sent before RabbitMQ was lost; dropped (at most once)',
+      );
     this.#topics.clear();
     this.#options.log.error({ err: error }, 'broker relay lost RabbitMQ; keeping sessions and reconnecting');
     this.#scheduleReconnect();
@@ -353,4 +439,9 @@ async function upstreamRequest(
 function unavailable(err: unknown): StompRtcError {
   const reason = err instanceof Error ? `: ${err.message}` : '';
   return new StompRtcError('BROKER_UNAVAILABLE', `the message broker (RabbitMQ) is unavailable${reason}`);
+}
+
+/** A mailbox message handed back to RabbitMQ: its failure is reported like any per-session message's, not at all. */
+function settleQuietly(done: void | Promise<void>): void {
+  done?.catch(() => undefined);
 }

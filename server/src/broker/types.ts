@@ -45,6 +45,8 @@ export interface SubscribeRequest {
 export interface Broker {
   /** False while the broker cannot serve (the relay lost RabbitMQ); /healthz reports 503. */
   readonly available: boolean;
+  /** What every session id this server gives out starts with: the relay's node id, so other nodes can address its sessions. */
+  readonly sessionIdPrefix: string;
   /**
    * Registers the subscription at once; a returned promise settles when it is live upstream
    * (the session sends the SUBSCRIBE's RECEIPT only then) or rejects with a StompRtcError.

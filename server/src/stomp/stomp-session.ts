@@ -45,6 +45,8 @@ export interface SessionHost {
   readonly router: SessionRouter;
   readonly log: FastifyBaseLogger;
   readonly serverName: string;
+  /** Starts every session id (the relay's node id: see node-mailbox.ts). */
+  readonly sessionIdPrefix: string;
   readonly authenticate: Authenticator | undefined;
   /** Throws a StompRtcError when the server takes no sessions now (CONNECT is answered with it). */
   requireServing?(): void;
@@ -70,7 +72,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
    */
   static #decoding: StompSession | undefined;
 
-  readonly sessionId = randomBytes(12).toString('base64url');
+  readonly sessionId: string;
   state: SessionState = 'awaiting-connect';
   version: StompVersion = '1.2';
   principal: string | undefined;
@@ -104,6 +106,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
   constructor(connection: Connection, host: SessionHost) {
     this.#connection = connection;
     this.#host = host;
+    this.sessionId = host.sessionIdPrefix + randomBytes(12).toString('base64url');
     const { config } = host;
     // No heart-beat callback: onData counts every byte received as life already.
     this.#decoder = new FrameDecoder({ limits: decoderLimits(config, false), version: '1.2' }, StompSession.#decoded);

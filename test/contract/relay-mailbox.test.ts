@@ -1,0 +1,128 @@
+/**
+ * Node mailboxes (server/src/broker/node-mailbox.ts) on a real RabbitMQ: two relay nodes, and a
+ * watcher of our own on RabbitMQ bound to the receiving node's mailbox, which counts the RabbitMQ
+ * messages a batch took.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRelayUrl } from '../../server/src/broker/rabbitmq-wire.js';
+import type { RelayBroker } from '../../server/src/broker/relay-broker.js';
+import { StompTcpConnection } from '../../server/src/broker/stomp-tcp-connection.js';
+import { mailboxDestination } from '../../server/src/broker/node-mailbox.js';
+import { createHeaders, frame, textDecoder, textEncoder, type StompFrame } from '../../shared/src/stomp/frame.js';
+import { until } from '../helpers/server.js';
+import { recorder } from './broker-contract.js';
+import { describeWithRabbitMq, relayBroker, RELAY_URL } from './rabbitmq.js';
+
+/** relayBroker()'s MAX_FRAME_BYTES: a batch goes once it would grow past it. */
+const MAX_BATCH_BYTES = 64 * 1024;
+
+const closing: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(closing.splice(0).map((close) => close()));
+});
+
+async function node(): Promise<RelayBroker> {
+  const broker = relayBroker();
+  await broker.start();
+  closing.push(() => broker.close());
+  expect(broker.available).toBe(true);
+  return broker;
+}
+
+/** Every RabbitMQ message that reaches `broker`'s mailbox, seen through a second queue bound to it. */
+async function watchMailbox(broker: RelayBroker): Promise<StompFrame[]> {
+  const connection = await StompTcpConnection.open({
+    ...parseRelayUrl(RELAY_URL, '/'),
+    heartbeatMs: 0,
+    timeoutMs: 5_000,
+    limits: { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 },
+  });
+  closing.push(() => connection.disconnect());
+  const seen: StompFrame[] = [];
+  connection.subscribe('watch', (message) => seen.push(message));
+  await connection.request(
+    frame('SUBSCRIBE', { id: 'watch', destination: mailboxDestination(broker.sessionIdPrefix.slice(0, -1)) }),
+  );
+  return seen;
+}
+
+const message = (destination: string, body: string, headers: Record<string, string> = {}) => ({
+  destination,
+  headers: createHeaders(Object.entries({ 'content-type': 'text/plain', ...headers })),
+  body: textEncoder.encode(body),
+});
+
+describeWithRabbitMq('relay node mailboxes', () => {
+  describe('per-session messages for another node', () => {
+    it('go to that node as one RabbitMQ message per event-loop turn, arrive in order with their headers', async () => {
+      const [a, b] = [await node(), await node()];
+      const watched = await watchMailbox(b);
+      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
+      const queue = `/queue/signal~user~${session}`;
+      const addressee = recorder(session);
+      await b.subscribe(addressee, {
+        id: 's',
+        destination: queue,
+        clientDestination: '/user/queue/signal',
+        ack: 'auto',
+      });
+
+      const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
+      for (const body of sent) void a.publish(message(queue, body, { from: 'peer:1\nx', room: 'r' }));
+
+      await addressee.received(sent.length);
+      expect(addressee.bodies()).toEqual(sent);
+      expect(addressee.frames[0]!.headers).toMatchObject({
+        destination: '/user/queue/signal',
+        subscription: 's',
+        from: 'peer:1\nx',
+        room: 'r',
+        'content-type': 'text/plain',
+      });
+      await until(() => watched.length >= 1, 'the watcher saw the batch');
+      expect(watched).toHaveLength(1);
+    });
+
+    it(`sends a batch before it would pass MAX_FRAME_BYTES (${MAX_BATCH_BYTES} here), and keeps the order across batches`, async () => {
+      const [a, b] = [await node(), await node()];
+      const watched = await watchMailbox(b);
+      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
+      const queue = `/queue/relay~user~${session}`;
+      const addressee = recorder(session);
+      await b.subscribe(addressee, {
+        id: 's',
+        destination: queue,
+        clientDestination: '/user/queue/relay',
+        ack: 'auto',
+      });
+
+      // 10 KiB bodies: six fit in a 64 KiB batch with their frame lines, a seventh would not.
+      const sent = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(10 * 1024 - 2)}`);
+      for (const body of sent) void a.publish(message(queue, body));
+
+      await addressee.received(sent.length);
+      expect(addressee.bodies().map((body) => body.slice(0, 2))).toEqual(sent.map((body) => body.slice(0, 2)));
+      await until(() => watched.length >= 4, 'the watcher saw four batches');
+      expect(watched.map((batch) => batch.body.length).every((bytes) => bytes <= MAX_BATCH_BYTES)).toBe(true);
+      expect(watched).toHaveLength(4);
+    });
+
+    it('reach a client-ack subscription through RabbitMQ, which then holds its acknowledgements', async () => {
+      const [a, b] = [await node(), await node()];
+      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
+      const queue = `/queue/signal~user~${session}`;
+      const addressee = recorder(session);
+      await b.subscribe(addressee, {
+        id: 's',
+        destination: queue,
+        clientDestination: '/user/queue/signal',
+        ack: 'client-individual',
+      });
+      void a.publish(message(queue, 'to be acknowledged'));
+      const [delivered] = await addressee.received(1);
+      expect(textDecoder.decode(delivered!.body)).toBe('to be acknowledged');
+      expect(b.ack(session, delivered!.headers.ack!)).toBe(true);
+    });
+  });
+});
