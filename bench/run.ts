@@ -128,7 +128,7 @@ function plan(rabbit: boolean): Planned[] {
         kind: 'roundtrip',
         targets: ['web-stomp', 'stomprtc-relay'],
         rounds: ROUNDS,
-        params: { pairs: smoke ? 5 : 100, exchanges: smoke ? 1 : 10, path: '/app/signal' },
+        params: { pairs: smoke ? 5 : 100, exchanges: smoke ? 1 : 25, path: '/app/signal' },
       },
     });
   }
