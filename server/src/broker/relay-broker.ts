@@ -340,20 +340,27 @@ export class RelayBroker extends DispatchingBroker {
 
   async #connectSystem(): Promise<void> {
     const { endpoint, log } = this.#options;
+    let system: StompTcpConnection;
     try {
-      const system = await this.#open();
-      if (this.#closed) return system.destroy();
-      this.#system = system;
-      system.onClose = (error) => this.#systemLost(system, error);
-      this.#backoff.reset();
-      log.info({ host: endpoint.host, port: endpoint.port }, 'broker relay connected to RabbitMQ');
-      this.#resubscribe(system);
-      // The node serves (available) once other nodes' messages for its sessions can reach it.
+      system = await this.#open();
+    } catch (err) {
+      log.error({ err, host: endpoint.host, port: endpoint.port }, 'broker relay cannot reach RabbitMQ; retrying');
+      return this.#scheduleReconnect();
+    }
+    if (this.#closed) return system.destroy();
+    this.#system = system;
+    system.onClose = (error) => this.#systemLost(system, error);
+    this.#backoff.reset();
+    log.info({ host: endpoint.host, port: endpoint.port }, 'broker relay connected to RabbitMQ');
+    this.#resubscribe(system);
+    // The node serves (available) once other nodes' messages for its sessions can reach it.
+    try {
       await this.#subscribeMailbox(system);
       if (this.#system === system) this.#mailboxReady = true;
     } catch (err) {
-      log.error({ err, host: endpoint.host, port: endpoint.port }, 'broker relay cannot reach RabbitMQ; retrying');
-      this.#scheduleReconnect();
+      log.error({ err }, 'broker relay could not bind its mailbox; the connection is being replaced');
+      // Its close (systemLost) schedules the next attempt.
+      system.destroy();
     }
   }
 
