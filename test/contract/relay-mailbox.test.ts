@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRelayUrl } from '../../server/src/broker/rabbitmq-wire.js';
+import { parseRelayUrl, upstreamDestination } from '../../server/src/broker/rabbitmq-wire.js';
 import type { RelayBroker } from '../../server/src/broker/relay-broker.js';
 import { StompTcpConnection } from '../../server/src/broker/stomp-tcp-connection.js';
 import { mailboxDestination } from '../../server/src/broker/node-mailbox.js';
@@ -106,6 +106,35 @@ describeWithRabbitMq('relay node mailboxes', () => {
       await until(() => watched.length >= 4, 'the watcher saw four batches');
       expect(watched.map((batch) => batch.body.length).every((bytes) => bytes <= MAX_BATCH_BYTES)).toBe(true);
       expect(watched).toHaveLength(4);
+    });
+
+    it('need no queue of their own on RabbitMQ: a message sent to the per-session routing key there reaches nobody', async () => {
+      const [a, b] = [await node(), await node()];
+      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
+      const queue = `/queue/signal~user~${session}`;
+      const addressee = recorder(session);
+      await b.subscribe(addressee, {
+        id: 's',
+        destination: queue,
+        clientDestination: '/user/queue/signal',
+        ack: 'auto',
+      });
+      const producer = await StompTcpConnection.open({
+        ...parseRelayUrl(RELAY_URL, '/'),
+        heartbeatMs: 0,
+        timeoutMs: 5_000,
+        limits: { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 },
+      });
+      closing.push(() => producer.disconnect());
+      // With a receipt, so RabbitMQ has routed it before the marker is sent.
+      await producer.request(frame('SEND', { destination: upstreamDestination(queue) }, 'straight to RabbitMQ'));
+
+      void a.publish(message(queue, 'marker'));
+      await addressee.received(1);
+      // The marker took another queue (b's mailbox), so it proves less than a marker on the same path:
+      // some time for the other message to follow.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(addressee.bodies()).toEqual(['marker']);
     });
 
     it('reach a client-ack subscription through RabbitMQ, which then holds its acknowledgements', async () => {

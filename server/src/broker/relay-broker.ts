@@ -43,6 +43,8 @@ export interface RelayLog {
 type Upstream =
   /** A topic: one RabbitMQ subscription per destination per node, fanned out locally. */
   | { readonly kind: 'topic' }
+  /** An auto-ack per-session queue: nothing on RabbitMQ; other nodes' messages come through this node's mailbox. */
+  | { readonly kind: 'mailbox' }
   /** An auto-ack queue subscription: a consumer of its own on the system connection. */
   | { readonly kind: 'shared'; readonly id: string }
   /** A client-ack queue subscription: a connection of its own, so closing it makes RabbitMQ redeliver. */
@@ -65,11 +67,13 @@ type Upstream =
  *   when its channel closes, and RabbitMQ's STOMP adapter has one channel per connection — so
  *   UNSUBSCRIBE, the session's end or a lost connection closes that connection and RabbitMQ
  *   redelivers (redelivered:true) to the other consumers. ACK/NACK go to RabbitMQ as they are.
- * - Per-session queues (`/queue/x~user~<session>`) are `/exchange/amq.direct/x~user~<session>`:
- *   a subscription makes an exclusive auto-delete queue that goes with it, and a message for a
- *   session nobody subscribes for matches no binding and is dropped — nothing piles up. A message
- *   for a session of this node with an auto-ack subscription is delivered locally at once; one for
- *   another node's session goes to that node's mailbox, batched (node-mailbox.ts).
+ * - Per-session queues (`/queue/x~user~<session>`): a message for a session of this node with an
+ *   auto-ack subscription is delivered locally at once; one for another node's session goes to
+ *   that node's mailbox, batched (node-mailbox.ts), and the node delivers it as if published
+ *   there. So an auto-ack subscription to one has nothing on RabbitMQ: a node holds one queue for
+ *   all its sessions. A client-ack one is `/exchange/amq.direct/x~user~<session>` on a connection
+ *   of its own (below), which a mailbox message for it is handed on to. A message for a session
+ *   nobody subscribes for is dropped — nothing piles up.
  * - Same-node order is the in-memory order; across nodes RabbitMQ keeps order per destination only.
  *
  * - A `/queue` SEND goes `persistent` with a receipt, which RabbitMQ sends once it has confirmed
@@ -133,6 +137,10 @@ export class RelayBroker extends DispatchingBroker {
       this.#upstream.set(subscription, { kind: 'topic' });
       return this.#subscribeTopic(system, request.destination, destination);
     }
+    if (request.ack === 'auto' && isUserQueue(request.destination)) {
+      this.#upstream.set(subscription, { kind: 'mailbox' });
+      return Promise.resolve();
+    }
     if (request.ack === 'auto') {
       const id = this.#upstreamId('q');
       this.#upstream.set(subscription, { kind: 'shared', id });
@@ -181,6 +189,8 @@ export class RelayBroker extends DispatchingBroker {
       const local = this.registry.ofDestination(destination).find((s) => s.ack === 'auto');
       if (local) return this.deliver(local, message, false);
       const node = nodeOfUserDestination(destination);
+      // One of this node's sessions, and none of its subscriptions here: nobody anywhere can read it.
+      if (node === this.#nodeId && this.registry.ofDestination(destination).length === 0) return;
       if (node !== undefined && node !== this.#nodeId) {
         this.#requireSystem();
         return this.#mailboxes.post(node, message);
