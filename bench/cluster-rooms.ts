@@ -21,7 +21,7 @@ const BODY = 'x'.repeat(100);
 /** A member speaking literal STOMP: enough of a client to time the server and nothing else. */
 class Peer {
   id = '';
-  readonly #handlers = new Map<string, (headers: Record<string, string>) => void>();
+  readonly #handlers = new Map<string, (headers: Record<string, string>, body: string) => void>();
   #buffer = '';
 
   private constructor(readonly ws: WebSocket) {
@@ -35,7 +35,7 @@ class Peer {
         const [command = '', ...lines] = head.split('\n');
         const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
         const key = command === 'MESSAGE' ? (headers.subscription ?? '') : command;
-        this.#handlers.get(key)?.(headers);
+        this.#handlers.get(key)?.(headers, raw.slice(head.length + 2));
       }
     });
   }
@@ -53,7 +53,7 @@ class Peer {
     return peer;
   }
 
-  on(key: string, handler: (headers: Record<string, string>) => void): void {
+  on(key: string, handler: (headers: Record<string, string>, body: string) => void): void {
     this.#handlers.set(key, handler);
   }
 
@@ -103,12 +103,24 @@ interface Figures {
 async function measure(urlA: string, urlB: string, room: string): Promise<Figures> {
   const [a, b] = [await Peer.open(urlA), await Peer.open(urlB)];
   for (const p of [a, b]) {
+    // A refusal would otherwise leave a round trip waiting for ever.
+    p.on('errors', (_headers, body) => {
+      throw new Error(`the server refused a frame of ${p.id}: ${body}`);
+    });
+    await p.subscribe('errors', '/user/queue/errors');
     await p.subscribe('signal', '/user/queue/signal');
     await p.subscribe('relay', '/user/queue/relay');
-    const welcome = p.next('room');
-    p.ws.send(`SUBSCRIBE\nid:room\ndestination:/topic/room/${room}\n\n\0`);
-    await welcome;
   }
+  const join = (p: Peer) => p.ws.send(`SUBSCRIBE\nid:room\ndestination:/topic/room/${room}\n\n\0`);
+  const aWelcomed = a.next('room');
+  join(a);
+  await aWelcomed;
+  // b's welcome says b's node has the join; a's node may apply it a little later, and until then it
+  // refuses a's signals to b (UNKNOWN_PEER). a's peer-joined says a's node has it too.
+  const bKnownToA = a.next('room');
+  const bWelcomed = b.next('room');
+  join(b);
+  await Promise.all([bWelcomed, bKnownToA]);
   // b answers every signal; a times the round trip.
   b.on('signal', () => b.send('/app/signal', { room, to: a.id, 'content-type': 'application/json' }, '{"answer":1}'));
   const times: number[] = [];
