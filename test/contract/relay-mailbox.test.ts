@@ -7,11 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRelayUrl, upstreamDestination } from '../../server/src/broker/rabbitmq-wire.js';
 import type { RelayBroker } from '../../server/src/broker/relay-broker.js';
+import type { AckMode } from '../../server/src/broker/types.js';
 import { StompTcpConnection } from '../../server/src/broker/stomp-tcp-connection.js';
 import { mailboxDestination } from '../../server/src/broker/node-mailbox.js';
+import { encodeFrame } from '../../shared/src/stomp/frame-encoder.js';
 import { createHeaders, frame, textDecoder, textEncoder, type StompFrame } from '../../shared/src/stomp/frame.js';
 import { until } from '../helpers/server.js';
-import { recorder } from './broker-contract.js';
+import { recorder, type Recorder } from './broker-contract.js';
 import { describeWithRabbitMq, relayBroker, RELAY_URL } from './rabbitmq.js';
 
 /** relayBroker()'s MAX_FRAME_BYTES: a batch goes once it would grow past it. */
@@ -30,8 +32,8 @@ async function node(): Promise<RelayBroker> {
   return broker;
 }
 
-/** Every RabbitMQ message that reaches `broker`'s mailbox, seen through a second queue bound to it. */
-async function watchMailbox(broker: RelayBroker): Promise<StompFrame[]> {
+/** A STOMP connection of the test's own to RabbitMQ, beside the nodes'. */
+async function rabbitConnection(): Promise<StompTcpConnection> {
   const connection = await StompTcpConnection.open({
     ...parseRelayUrl(RELAY_URL, '/'),
     heartbeatMs: 0,
@@ -39,12 +41,31 @@ async function watchMailbox(broker: RelayBroker): Promise<StompFrame[]> {
     limits: { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 },
   });
   closing.push(() => connection.disconnect());
+  return connection;
+}
+
+/** Every RabbitMQ message that reaches `broker`'s mailbox, seen through a second queue bound to it. */
+async function watchMailbox(broker: RelayBroker): Promise<StompFrame[]> {
+  const connection = await rabbitConnection();
   const seen: StompFrame[] = [];
   connection.subscribe('watch', (message) => seen.push(message));
   await connection.request(
     frame('SUBSCRIBE', { id: 'watch', destination: mailboxDestination(broker.sessionIdPrefix.slice(0, -1)) }),
   );
   return seen;
+}
+
+/** A session of `broker`'s node subscribed to its `/user/queue/<name>`: its queue and what it receives. */
+async function userSession(
+  broker: RelayBroker,
+  name: string,
+  ack: AckMode = 'auto',
+): Promise<{ session: string; queue: string; received: Recorder }> {
+  const session = `${broker.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
+  const queue = `/queue/${name}~user~${session}`;
+  const received = recorder(session);
+  await broker.subscribe(received, { id: 's', destination: queue, clientDestination: `/user/queue/${name}`, ack });
+  return { session, queue, received };
 }
 
 const message = (destination: string, body: string, headers: Record<string, string> = {}) => ({
@@ -58,15 +79,7 @@ describeWithRabbitMq('relay node mailboxes', () => {
     it('go to that node as one RabbitMQ message per event-loop turn, arrive in order with their headers', async () => {
       const [a, b] = [await node(), await node()];
       const watched = await watchMailbox(b);
-      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
-      const queue = `/queue/signal~user~${session}`;
-      const addressee = recorder(session);
-      await b.subscribe(addressee, {
-        id: 's',
-        destination: queue,
-        clientDestination: '/user/queue/signal',
-        ack: 'auto',
-      });
+      const { queue, received: addressee } = await userSession(b, 'signal');
 
       const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
       for (const body of sent) void a.publish(message(queue, body, { from: 'peer:1\nx', room: 'r' }));
@@ -87,15 +100,7 @@ describeWithRabbitMq('relay node mailboxes', () => {
     it(`sends a batch before it would pass MAX_FRAME_BYTES (${MAX_BATCH_BYTES} here), and keeps the order across batches`, async () => {
       const [a, b] = [await node(), await node()];
       const watched = await watchMailbox(b);
-      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
-      const queue = `/queue/relay~user~${session}`;
-      const addressee = recorder(session);
-      await b.subscribe(addressee, {
-        id: 's',
-        destination: queue,
-        clientDestination: '/user/queue/relay',
-        ack: 'auto',
-      });
+      const { queue, received: addressee } = await userSession(b, 'relay');
 
       // 10 KiB bodies: six fit in a 64 KiB batch with their frame lines, a seventh would not.
       const sent = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(10 * 1024 - 2)}`);
@@ -110,22 +115,8 @@ describeWithRabbitMq('relay node mailboxes', () => {
 
     it('need no queue of their own on RabbitMQ: a message sent to the per-session routing key there reaches nobody', async () => {
       const [a, b] = [await node(), await node()];
-      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
-      const queue = `/queue/signal~user~${session}`;
-      const addressee = recorder(session);
-      await b.subscribe(addressee, {
-        id: 's',
-        destination: queue,
-        clientDestination: '/user/queue/signal',
-        ack: 'auto',
-      });
-      const producer = await StompTcpConnection.open({
-        ...parseRelayUrl(RELAY_URL, '/'),
-        heartbeatMs: 0,
-        timeoutMs: 5_000,
-        limits: { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 },
-      });
-      closing.push(() => producer.disconnect());
+      const { queue, received: addressee } = await userSession(b, 'signal');
+      const producer = await rabbitConnection();
       // With a receipt, so RabbitMQ has routed it before the marker is sent.
       await producer.request(frame('SEND', { destination: upstreamDestination(queue) }, 'straight to RabbitMQ'));
 
@@ -137,17 +128,43 @@ describeWithRabbitMq('relay node mailboxes', () => {
       expect(addressee.bodies()).toEqual(['marker']);
     });
 
+    it('are all a mailbox delivers: another destination put in one is not published', async () => {
+      const b = await node();
+      const { queue, received: addressee } = await userSession(b, 'signal');
+      const topic = recorder('topic-listener');
+      await b.subscribe(topic, {
+        id: 't',
+        destination: '/topic/mailbox-test',
+        clientDestination: '/topic/mailbox-test',
+        ack: 'auto',
+      });
+      const entry = (destination: string, body: string) =>
+        encodeFrame(
+          {
+            command: 'MESSAGE',
+            headers: createHeaders([['destination', destination]]),
+            body: textEncoder.encode(body),
+          },
+          '1.2',
+        );
+      const producer = await rabbitConnection();
+      const nodeId = b.sessionIdPrefix.slice(0, -1);
+      await producer.request(
+        frame(
+          'SEND',
+          { destination: mailboxDestination(nodeId) },
+          Buffer.concat([entry('/topic/mailbox-test', 'smuggled'), entry(queue, 'marker')]),
+        ),
+      );
+
+      await addressee.received(1);
+      expect(addressee.bodies()).toEqual(['marker']);
+      expect(topic.bodies()).toEqual([]);
+    });
+
     it('reach a client-ack subscription through RabbitMQ, which then holds its acknowledgements', async () => {
       const [a, b] = [await node(), await node()];
-      const session = `${b.sessionIdPrefix}${randomBytes(6).toString('hex')}`;
-      const queue = `/queue/signal~user~${session}`;
-      const addressee = recorder(session);
-      await b.subscribe(addressee, {
-        id: 's',
-        destination: queue,
-        clientDestination: '/user/queue/signal',
-        ack: 'client-individual',
-      });
+      const { session, queue, received: addressee } = await userSession(b, 'signal', 'client-individual');
       void a.publish(message(queue, 'to be acknowledged'));
       const [delivered] = await addressee.received(1);
       expect(textDecoder.decode(delivered!.body)).toBe('to be acknowledged');

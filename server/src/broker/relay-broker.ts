@@ -74,7 +74,8 @@ type Upstream =
  *   all its sessions. A client-ack one is `/exchange/amq.direct/x~user~<session>` on a connection
  *   of its own (below), which a mailbox message for it is handed on to. A message for a session
  *   nobody subscribes for is dropped — nothing piles up.
- * - Same-node order is the in-memory order; across nodes RabbitMQ keeps order per destination only.
+ * - Same-node order is the in-memory order; across nodes RabbitMQ keeps order per destination, and
+ *   one node's per-session messages to another keep theirs (one connection, one mailbox queue).
  *
  * - A `/queue` SEND goes `persistent` with a receipt, which RabbitMQ sends once it has confirmed
  *   the message: the client's RECEIPT then means RabbitMQ holds it. Topics stay at most once.
@@ -186,11 +187,12 @@ export class RelayBroker extends DispatchingBroker {
     // ClusterAdapter: broadcast locally, publish to the others, ignore one's own on the way back).
     if (isUserQueue(destination)) {
       // A per-session queue names its session, and session ids are unique: if it is here, it is only here.
-      const local = this.registry.ofDestination(destination).find((s) => s.ack === 'auto');
+      const subscriptions = this.registry.ofDestination(destination);
+      const local = subscriptions.find((s) => s.ack === 'auto');
       if (local) return this.deliver(local, message, false);
       const node = nodeOfUserDestination(destination);
       // One of this node's sessions, and none of its subscriptions here: nobody anywhere can read it.
-      if (node === this.#nodeId && this.registry.ofDestination(destination).length === 0) return;
+      if (node === this.#nodeId && subscriptions.length === 0) return;
       if (node !== undefined && node !== this.#nodeId) {
         this.#requireSystem();
         return this.#mailboxes.post(node, message);
@@ -319,12 +321,14 @@ export class RelayBroker extends DispatchingBroker {
     );
   }
 
+  /**
+   * A message for a session of this node: publish() delivers it here, drops it when nobody
+   * subscribes, or hands it to a client-ack subscription's queue, whose acknowledgements RabbitMQ
+   * settles. A per-session message never waits for a confirm, so nothing comes back to settle;
+   * anything else in a mailbox is not ours to publish (it would go back upstream).
+   */
   #fromMailbox(message: BrokerMessage): void {
-    const subscriptions = this.registry.ofDestination(message.destination);
-    const local = subscriptions.find((s) => s.ack === 'auto');
-    if (local) this.deliver(local, message, false);
-    // A client-ack subscription is served by RabbitMQ, which settles its acknowledgements: the message goes there.
-    else if (subscriptions.length > 0) settleQuietly(this.#publishUpstream(message));
+    if (isUserQueue(message.destination)) void this.publish(message);
   }
 
   #upstreamId(kind: 't' | 'q' | 'c' | 'm'): string {
@@ -456,9 +460,4 @@ async function upstreamRequest(
 function unavailable(err: unknown): StompRtcError {
   const reason = err instanceof Error ? `: ${err.message}` : '';
   return new StompRtcError('BROKER_UNAVAILABLE', `the message broker (RabbitMQ) is unavailable${reason}`);
-}
-
-/** A mailbox message handed back to RabbitMQ: its failure is reported like any per-session message's, not at all. */
-function settleQuietly(done: void | Promise<void>): void {
-  done?.catch(() => undefined);
 }
