@@ -8,6 +8,7 @@ import { Client, type IFrame, type IMessage, type StompSubscription } from '@sto
 import { ERROR_CATALOGUE, type ErrorCode } from '../../shared/src/errors.js';
 import { unescapeHeader } from '../../shared/src/stomp/header-escape.js';
 import { DESTINATIONS, roomDestination } from '../../shared/src/signaling/destinations.js';
+import { warmUpCrypto } from './e2e.js';
 import { TypedEmitter } from './events.js';
 import { ClientError, type AnyErrorCode, type RoomErrorInfo } from './errors.js';
 import { CONNECT_TIMEOUT_MS } from './limits.js';
@@ -540,6 +541,7 @@ class RoomBinding implements RoomPort {
 export async function connect(url: string | readonly string[], options: ConnectOptions = {}): Promise<Session> {
   const urls = typeof url === 'string' ? [url] : [...url];
   if (urls.length === 0) throw new ClientError('CONNECT_FAILED', 'connect() needs at least one URL');
+  void warmUpCrypto();
   const factories = await Promise.all(urls.map((u) => webSocketFactory(u, options.transport ?? 'websocket')));
   let next = 0;
   const factory = () => factories[next++ % factories.length]!();

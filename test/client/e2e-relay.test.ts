@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, type Session } from '../../client/src/index.js';
 import type { Room } from '../../client/src/room.js';
 import type { RoomErrorInfo } from '../../client/src/errors.js';
@@ -199,6 +199,31 @@ describe('end-to-end encryption on the relay', () => {
     expect(lost).toEqual([]);
     expect(ann.peers[0]!.encrypted).toBe(false);
     expect(tap.bodies.join('\n')).not.toContain('must not arrive');
+  });
+});
+
+describe('crypto warm-up', () => {
+  it('runs a key agreement, a seal and an open once per process, and nothing on later calls', async () => {
+    vi.resetModules();
+    const { warmUpCrypto } = await import('../../client/src/e2e.js');
+    const subtle = globalThis.crypto.subtle;
+    const spies = {
+      deriveBits: vi.spyOn(subtle, 'deriveBits'),
+      encrypt: vi.spyOn(subtle, 'encrypt'),
+      decrypt: vi.spyOn(subtle, 'decrypt'),
+    };
+    try {
+      const first = warmUpCrypto();
+      await first;
+      // ECDH, then HKDF; the open fails authentication (the other direction's key) but decrypts.
+      expect(spies.deriveBits).toHaveBeenCalledTimes(2);
+      expect(spies.encrypt).toHaveBeenCalledTimes(1);
+      expect(spies.decrypt).toHaveBeenCalledTimes(1);
+      expect(warmUpCrypto()).toBe(first);
+      expect(spies.deriveBits).toHaveBeenCalledTimes(2);
+    } finally {
+      for (const spy of Object.values(spies)) spy.mockRestore();
+    }
   });
 });
 
