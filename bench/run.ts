@@ -140,13 +140,22 @@ function plan(rabbit: boolean): Planned[] {
       const json = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
         bareChannelMsMedian: number;
         rooms: Record<string, { joinToChannelMsMedian: number; runs: number[] }>;
+        joinToFirstMessage: { msMedian: number; runs: number[] };
       };
-      return Object.entries(json.rooms).map(([size, room]) => ({
-        scenario: 'p2p',
-        case: `P2P join → open channel, ${size} (bare wrtc channel ${json.bareChannelMsMedian} ms)`,
-        unit: 'ms',
-        figures: { stomprtc: { value: room.joinToChannelMsMedian, runs: room.runs } },
-      }));
+      return [
+        ...Object.entries(json.rooms).map(([size, room]) => ({
+          scenario: 'p2p',
+          case: `P2P join → open channel, ${size} (bare wrtc channel ${json.bareChannelMsMedian} ms)`,
+          unit: 'ms',
+          figures: { stomprtc: { value: room.joinToChannelMsMedian, runs: room.runs } },
+        })),
+        {
+          scenario: 'p2p',
+          case: 'P2P join → first message, 2 peers on loopback (relay-first)',
+          unit: 'ms',
+          figures: { stomprtc: { value: json.joinToFirstMessage.msMedian, runs: json.joinToFirstMessage.runs } },
+        },
+      ];
     },
   });
   if (!smoke) {
@@ -162,7 +171,7 @@ function plan(rabbit: boolean): Planned[] {
         return [
           {
             scenario: 'p2p',
-            case: 'P2P join → first message (relay-first)',
+            case: 'P2P join → first message, peer processes in network namespaces (relay-first)',
             unit: 'ms',
             figures: { stomprtc: { value: json.joinToFirstMessageMs.median, runs: json.joinToFirstMessageMs.runs } },
           },
