@@ -231,10 +231,13 @@ export class InboundRouter {
   }
 }
 
-/** "user-defined headers … SHOULD be passed through to the MESSAGE frame" — all but the SEND's own. */
-export function carriedHeaders(headers: StompHeaders): StompHeaders {
+/**
+ * "user-defined headers … SHOULD be passed through to the MESSAGE frame" — all but the SEND's own,
+ * and but `except`, a header the application reads and does not pass on.
+ */
+export function carriedHeaders(headers: StompHeaders, except?: string): StompHeaders {
   const carried = createHeaders();
-  for (const name in headers) if (!SEND_ONLY_HEADERS.has(name)) carried[name] = headers[name]!;
+  for (const name in headers) if (!SEND_ONLY_HEADERS.has(name) && name !== except) carried[name] = headers[name]!;
   return carried;
 }
 

@@ -17,30 +17,38 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
     const room = requireRoomHeader(frame);
     requireBodyAtMost(frame, config.relayMaxBytes, 'RELAY_MAX_BYTES');
     requireMember(presence, room, session.sessionId);
-    const listed = frame.headers.to;
-    const addressees =
-      listed === undefined
-        ? presence
-            .members(room)
-            .map((m) => m.id)
-            .filter((id) => id !== session.sessionId)
-        : [
-            ...new Set(
-              listed
-                .split(',')
-                .map((id) => id.trim())
-                .filter(Boolean),
-            ),
-          ];
+    const addressees = addresseesOf(frame.headers.to, room, session.sessionId, presence);
     for (const id of addressees) {
       if (id === session.sessionId || !presence.member(room, id))
         throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
     }
-    const headers = carriedHeaders(frame.headers);
-    delete headers.to;
+    const headers = carriedHeaders(frame.headers, 'to');
     headers.from = session.sessionId;
     headers.room = room;
     for (const id of addressees) router.sendToUser(id, DESTINATIONS.userRelay, headers, frame.body);
     metrics.relayed.inc(addressees.length);
   };
+}
+
+/** The `to` list without repeats, or every other member when there is none. */
+function addresseesOf(listed: string | undefined, room: string, sender: string, presence: Presence): string[] {
+  if (listed === undefined) {
+    return presence
+      .members(room)
+      .map((m) => m.id)
+      .filter((id) => id !== sender);
+  }
+  // One addressee, as a chat between two members has: no list to split.
+  if (!listed.includes(',')) {
+    const id = listed.trim();
+    return id ? [id] : [];
+  }
+  return [
+    ...new Set(
+      listed
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
