@@ -59,6 +59,11 @@ export class SimpleBroker extends DispatchingBroker {
     // A per-session queue with no subscriber has nobody who could ever read it (Spring's broker drops these too).
     if (isUserQueue(destination) && this.registry.ofDestination(destination).length === 0) return;
     const queue = this.#queue(destination);
+    if (queue.pending.length === 0) {
+      // Nothing waits ahead of it: the next ready subscriber takes it now, as #drain would.
+      const subscription = this.#nextReady(queue, this.registry.ofDestination(destination), message);
+      if (subscription) return this.deliver(subscription, message, false);
+    }
     if (queue.pending.length >= this.limits.maxQueueDepth) {
       throw new StompRtcError(
         'QUEUE_FULL',
