@@ -70,26 +70,47 @@ export class MessageEncoding {
   /** The whole MESSAGE of an auto-ack first delivery, shared by every subscription with these lines. */
   autoAckFrame(lines: SubscriptionLines): Uint8Array {
     if (lines.key === this.#firstKey) return this.#firstFrame!;
+    if (this.#firstKey === undefined) {
+      // Most messages have one delivery (a signal, a relayed chat line): one buffer, no shared tail.
+      this.#firstKey = lines.key;
+      this.#firstFrame = this.#encodeWhole(lines, `message-id:${this.messageId}\n`);
+      return this.#firstFrame;
+    }
     let bytes = this.#otherFrames?.get(lines.key);
     if (bytes !== undefined) return bytes;
     bytes = assemble(lines.bytes, `message-id:${this.messageId}\n`, this.tail(lines.version));
-    if (this.#firstKey === undefined) {
-      this.#firstKey = lines.key;
-      this.#firstFrame = bytes;
-    } else {
-      (this.#otherFrames ??= new Map()).set(lines.key, bytes);
-    }
+    (this.#otherFrames ??= new Map()).set(lines.key, bytes);
     return bytes;
   }
 
-  #encodeTail(version: StompVersion): Uint8Array {
+  #headText(version: StompVersion): string {
     const { headers, body } = this.message;
-    const head = textEncoder.encode(`${headerLines('MESSAGE', headers, version)}content-length:${body.length}\n\n`);
+    return `${headerLines('MESSAGE', headers, version)}content-length:${body.length}\n\n`;
+  }
+
+  #encodeTail(version: StompVersion): Uint8Array {
+    const { body } = this.message;
+    const head = textEncoder.encode(this.#headText(version));
     const tail = new Uint8Array(head.length + body.length + 1);
     tail.set(head, 0);
     tail.set(body, head.length);
     tail[tail.length - 1] = NUL;
     return tail;
+  }
+
+  /** Lines, own lines (ASCII), user headers, body and NUL, written into one buffer. */
+  #encodeWhole(lines: SubscriptionLines, own: string): Uint8Array {
+    const { body } = this.message;
+    const head = this.#headText(lines.version);
+    const headAt = lines.bytes.length + own.length;
+    const headBytes = Buffer.byteLength(head);
+    const out = Buffer.allocUnsafe(headAt + headBytes + body.length + 1);
+    out.set(lines.bytes, 0);
+    out.write(own, lines.bytes.length, 'latin1');
+    out.write(head, headAt, 'utf8');
+    out.set(body, headAt + headBytes);
+    out[out.length - 1] = NUL;
+    return out;
   }
 }
 
