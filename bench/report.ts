@@ -51,6 +51,7 @@ function cell(result: CaseResult, target: TargetName): string {
   const r = ratio(result, target);
   if (r !== undefined) parts.push(`**${r.toFixed(2)}×**`);
   if (figure.p99Ms !== undefined) parts.push(`p99 ${round(figure.p99Ms)} ms`);
+  if (figure.cpuUsPerOp !== undefined) parts.push(`cpu ${round(figure.cpuUsPerOp)} µs`);
   if (figure.bytesPerSession !== undefined) parts.push(`${(figure.bytesPerSession / 1000).toFixed(1)} kB/session`);
   if (figure.dropped !== undefined) parts.push(`${figure.dropped} dropped`);
   return parts.join(', ');

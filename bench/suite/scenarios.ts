@@ -10,6 +10,8 @@ import { connectClient, startServer, stampedBody, type Client, type Server, type
 export interface Figure {
   value: number;
   p99Ms?: number;
+  /** Server CPU time per delivery or round trip, in µs, over the timed part (see Server.cpuMs). */
+  cpuUsPerOp?: number;
   /** Server memory per session in bytes (sessions scenario). */
   bytesPerSession?: number;
   dropped?: number;
@@ -94,6 +96,7 @@ async function rounds(
     figures[target] = {
       value: pick('value')!,
       p99Ms: pick('p99Ms'),
+      cpuUsPerOp: pick('cpuUsPerOp'),
       bytesPerSession: pick('bytesPerSession'),
       dropped: runs.some((r) => r.dropped !== undefined) ? Math.max(...runs.map((r) => r.dropped ?? 0)) : undefined,
       runs: runs.map((r) => Math.round(r.value)),
@@ -133,6 +136,7 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
     const publish = async (count: number) => {
       latencies = new Float64Array(count * subscribers);
       received = 0;
+      const cpuBefore = await server.cpuMs();
       const start = performance.now();
       for (let sent = 0; sent < count;) {
         const end = Math.min(sent + window, count);
@@ -144,7 +148,8 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
         );
       }
       const seconds = (performance.now() - start) / 1000;
-      return { value: received / seconds, p99Ms: p99(latencies, received) };
+      const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / received);
+      return { value: received / seconds, p99Ms: p99(latencies, received), cpuUsPerOp };
     };
     // A tenth of the run first, untimed: every target is measured warm, none by its start-up.
     await publish(Math.ceil(messages / 10));
@@ -199,6 +204,7 @@ export async function roundTrips(
     const exchange = async (tripsPerPair: number) => {
       const latencies = new Float64Array(pairs * tripsPerPair);
       let done = 0;
+      const cpuBefore = await server.cpuMs();
       for (let pair = 0; pair < pairs; pair++) {
         const a = peers[pair * 2]!;
         const b = peers[pair * 2 + 1]!;
@@ -222,7 +228,8 @@ export async function roundTrips(
         'round trips',
       );
       const seconds = (performance.now() - start) / 1000;
-      return { value: done / seconds, p99Ms: p99(latencies, done) };
+      const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / done);
+      return { value: done / seconds, p99Ms: p99(latencies, done), cpuUsPerOp };
     };
     // One untimed exchange first: every target is measured warm (JIT, socket buffers), none by its start-up.
     await exchange(ROUND_TRIPS_PER_EXCHANGE);

@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readFile } from 'node:fs/promises';
 import { WebSocket } from 'ws';
 import { io as socketIoClient, type Socket } from 'socket.io-client';
 
@@ -66,6 +67,9 @@ export interface Server {
   urls: string[];
   /** Bytes of server memory after a full collection: RSS, and heap+external where known. */
   memory(): Promise<{ rss: number; heap?: number }>;
+  /** CPU time (user + system, every thread) its processes have used so far, in ms: RabbitMQ's node
+   * counts for web-stomp and the relay, which put it to work. */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -108,11 +112,29 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 const run = promisify(execFile);
 
-async function rabbitRss(nodeName: string): Promise<number> {
+async function rabbitPid(nodeName: string): Promise<number> {
   const { stdout } = await run('rabbitmqctl', ['-q', '-n', nodeName, 'eval', 'os:getpid().']);
-  const pid = stdout.trim().replace(/"/g, '');
-  const { stdout: status } = await run('cat', [`/proc/${pid}/status`]);
+  return Number(stdout.trim().replace(/"/g, ''));
+}
+
+async function rabbitRss(nodeName: string): Promise<number> {
+  const status = await readFile(`/proc/${await rabbitPid(nodeName)}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100;
+
+/** CPU ms used so far by these processes: utime + stime of /proc/<pid>/stat, all threads. */
+async function cpuMsOf(pids: number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count the fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / USER_HZ;
 }
 
 export async function startServer(target: TargetName, serverEnv: Record<string, string> = {}): Promise<Server> {
@@ -123,6 +145,7 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
       target,
       urls: [rabbit.webStompUrl],
       memory: async () => ({ rss: await rabbitRss(rabbit.nodeName) }),
+      cpuMs: async () => cpuMsOf([await rabbitPid(rabbit.nodeName)]),
       stop: async () => {},
     };
   }
@@ -135,6 +158,7 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
       target,
       urls: nodes.map(({ port }) => `ws://127.0.0.1:${port}/ws`),
       memory: async () => memoryOf(nodes[0].child),
+      cpuMs: async () => cpuMsOf([...nodes.map(({ child }) => child.pid!), await rabbitPid(rabbit.nodeName)]),
       stop: async () => void (await Promise.all(nodes.map(({ child }) => stopChild(child)))),
     };
   }
@@ -144,6 +168,7 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
     target,
     urls: [`ws://127.0.0.1:${port}${path}`],
     memory: () => memoryOf(child),
+    cpuMs: () => cpuMsOf([child.pid!]),
     stop: () => stopChild(child),
   };
 }
