@@ -313,6 +313,33 @@ describe('FrameDecoder: errors', () => {
     expect(errorCode([head, 'x'.repeat(95)], options)).toBe('FRAME_TOO_LARGE');
   });
 
+  it('refuses a head in one chunk as it does line by line: same error, same message, at the same limits', () => {
+    // A whole plain head is read at once (#readHead); one byte at a time it is read line by line.
+    const cases: Array<[string, Options]> = [
+      [`SEND\nx:${'a'.repeat(98)}\n\n\0`, { limits: { maxHeaderLineBytes: 99 } }],
+      [`SEND\n${'a:1\n'.repeat(5)}\n\0`, { limits: { maxHeaders: 4 } }],
+      [`SEND\n${'a:1234567890\n'.repeat(10)}\n\0`, { limits: { maxFrameBytes: 100 } }],
+      ['SEND\nno colon\n\n\0', {}],
+      ['FOO\n\n\0', {}],
+    ];
+    for (const [wire, options] of cases) {
+      const refusal = (chunks: Uint8Array[]) => {
+        try {
+          decodeChunks(chunks, options);
+        } catch (err) {
+          return `${(err as StompRtcError).code}: ${(err as Error).message}`;
+        }
+        return 'accepted';
+      };
+      const whole = refusal([bytes(wire)]);
+      expect(whole, wire).not.toBe('accepted');
+      expect(refusal(Array.from(bytes(wire), (b) => Uint8Array.of(b))), wire).toBe(whole);
+    }
+    // One octet under each limit, the same heads are frames.
+    expect(decode(`SEND\nx:${'a'.repeat(97)}\n\n\0`, { limits: { maxHeaderLineBytes: 99 } })).toHaveLength(1);
+    expect(decode(`SEND\n${'a:1\n'.repeat(4)}\n\0`, { limits: { maxHeaders: 4 } })).toHaveLength(1);
+  });
+
   it('rejects header lines that add up over maxFrameBytes with FRAME_TOO_LARGE', () => {
     expect(errorCode(['SEND\n', 'a:1234567890\n'.repeat(10)], { limits: { maxFrameBytes: 100 } })).toBe(
       'FRAME_TOO_LARGE',
