@@ -78,7 +78,7 @@ export abstract class DispatchingBroker implements Broker {
   }
 
   protected newSubscription(subscriber: Subscriber, request: SubscribeRequest): Subscription {
-    const subscription: Subscription = { subscriber, ...request, unacked: new Map() };
+    const subscription: Subscription = { subscriber, ...request, unacked: new Map(), lines: undefined };
     this.registry.add(subscription);
     return subscription;
   }

@@ -1,22 +1,13 @@
 import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
 import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
-import type { BrokerMessage, Subscription } from './types.js';
+import type { BrokerMessage, Subscription, SubscriptionLines } from './types.js';
 
 const NUL = 0;
 
-/** A subscription's `MESSAGE`, destination and subscription lines for one STOMP version. */
-interface SubscriptionLines {
-  readonly version: StompVersion;
-  /** Equal for subscriptions whose lines are equal (same destination and id, as `sub-0` often is). */
-  readonly key: string;
-  readonly bytes: Buffer;
-}
 
-/** Encoded once per subscription, for its session's version. */
-const subscriptionLines = new WeakMap<Subscription, SubscriptionLines>();
-
+/** Encoded once per subscription, for its session's version, and kept on it (Subscription.lines). */
 function linesOf(subscription: Subscription, version: StompVersion): SubscriptionLines {
-  let lines = subscriptionLines.get(subscription);
+  let lines = subscription.lines;
   if (lines?.version !== version) {
     const headers = createHeaders([
       ['destination', subscription.clientDestination],
@@ -24,7 +15,7 @@ function linesOf(subscription: Subscription, version: StompVersion): Subscriptio
     ]);
     const text = `MESSAGE\n${headerLines('MESSAGE', headers, version)}`;
     lines = { version, key: `${version}\n${text}`, bytes: Buffer.from(text) };
-    subscriptionLines.set(subscription, lines);
+    subscription.lines = lines;
   }
   return lines;
 }

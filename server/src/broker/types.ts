@@ -78,6 +78,16 @@ export interface Subscription {
   readonly ack: AckMode;
   /** Deliveries awaiting ACK, in delivery order (client mode acknowledges cumulatively). */
   readonly unacked: Map<string, Delivery>;
+  /** Its encoded first lines of a MESSAGE (message-frame.ts), made at its first delivery. */
+  lines: SubscriptionLines | undefined;
+}
+
+/** A subscription's `MESSAGE`, destination and subscription lines for one STOMP version. */
+export interface SubscriptionLines {
+  readonly version: StompVersion;
+  /** Equal for subscriptions whose lines are equal (same destination and id, as `sub-0` often is). */
+  readonly key: string;
+  readonly bytes: Buffer;
 }
 
 export interface BrokerLimits {

@@ -100,12 +100,6 @@ export class AccessGate implements SessionRouter {
     const destination = frame.headers.destination ?? '';
     const target = accessTarget(frame, destination);
     if (!target) return;
-    const logged = (err: unknown): never => {
-      if (err instanceof Error && err.cause !== undefined) {
-        this.#options.log.warn({ err: err.cause, session: session.sessionId }, 'authorize hook failed');
-      }
-      throw err;
-    };
     try {
       const decided = authorize(
         {
@@ -118,13 +112,21 @@ export class AccessGate implements SessionRouter {
         },
         this.#options.authorize,
       );
-      if (target.action !== 'join') return decided?.catch(logged);
+      if (target.action !== 'join') return decided?.catch((err: unknown) => this.#logged(session, err));
       const { sessionId, principal } = session;
       const prepare = () => this.#options.iceServers.prepare({ sessionId, principal, room: target.room! });
-      return decided === undefined ? prepare() : decided.then(prepare, logged);
+      return decided === undefined ? prepare() : decided.then(prepare, (err: unknown) => this.#logged(session, err));
     } catch (err) {
-      return logged(err);
+      return this.#logged(session, err);
     }
+  }
+
+  /** Logs what an authorize hook threw (the client's error leaves it out), then rethrows. */
+  #logged(session: SessionContext, err: unknown): never {
+    if (err instanceof Error && err.cause !== undefined) {
+      this.#options.log.warn({ err: err.cause, session: session.sessionId }, 'authorize hook failed');
+    }
+    throw err;
   }
 
   /** The new token must verify and name the same `sub`; the RECEIPT says it is in force. */

@@ -1,4 +1,5 @@
 import type { StompFrame } from '../../../shared/src/stomp/frame.js';
+import { classifyDestination } from './destinations.js';
 import type { SessionContext } from './session-context.js';
 
 /** Server code behind one `/app/...` destination. Throwing a StompRtcError refuses the frame. */
@@ -38,6 +39,8 @@ export class AppHandlers {
   readonly #hooks: SubscriptionHooks[] = [];
 
   onSend(destination: string, handler: SendHandler): void {
+    // The router trusts a served destination without parsing it again.
+    if (classifyDestination(destination) !== 'app') throw new Error(`${destination} is not an /app destination`);
     if (this.#sendHandlers.has(destination)) throw new Error(`${destination} already has a handler`);
     this.#sendHandlers.set(destination, handler);
   }

@@ -128,10 +128,10 @@ export class InboundRouter {
   /** A promise when the broker confirms later (the relay's `/queue`): the RECEIPT waits for it. */
   #send(session: SessionContext, frame: StompFrame): void | Promise<void> {
     const destination = frame.headers.destination!;
-    if (this.#checkSendDestination(destination) === 'app') {
-      this.#app.sendHandler(destination)!(session, frame);
-      return;
-    }
+    // A destination a handler serves is valid by construction: signals and relayed messages skip the parse.
+    const handler = this.#app.sendHandler(destination);
+    if (handler) return handler(session, frame);
+    this.#checkSendDestination(destination);
     return this.#broker.publish({
       destination,
       headers: carriedHeaders(frame.headers),
