@@ -1,9 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
 import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
 import type { BrokerMessage, Subscription, SubscriptionLines } from './types.js';
 
 const NUL = 0;
-
 
 /** Encoded once per subscription, for its session's version, and kept on it (Subscription.lines). */
 function linesOf(subscription: Subscription, version: StompVersion): SubscriptionLines {
@@ -46,9 +46,16 @@ export class MessageEncoding {
   #firstFrame: Uint8Array | undefined;
   #otherFrames: Map<string, Uint8Array> | undefined;
 
+  #textBody: boolean | undefined;
+
   constructor(message: BrokerMessage, messageId: string) {
     this.message = message;
     this.messageId = messageId;
+  }
+
+  /** Whether the body is UTF-8: checked at the first delivery, for all of them. */
+  get textBody(): boolean {
+    return (this.#textBody ??= isUtf8(this.message.body));
   }
 
   /** Throws TypeError when a header has no form in `version` (a line feed for STOMP 1.0). */
@@ -128,6 +135,10 @@ export class MessageFrame implements SelfEncodingFrame {
 
   get body(): Uint8Array {
     return this.#encoding.message.body;
+  }
+
+  get textBody(): boolean {
+    return this.#encoding.textBody;
   }
 
   get headers(): StompHeaders {

@@ -27,8 +27,8 @@ export interface Connection {
  * server holds many idle sessions, and a closure per event and session weighs on every one.
  */
 export interface ConnectionHandler {
-  /** `text`: the chunk came as a text message, which the transport has already found valid UTF-8. */
-  onData(chunk: Uint8Array, text: boolean): void;
+  /** A chunk of the peer's bytes, from a text or a binary message alike: frames may span both. */
+  onData(chunk: Uint8Array): void;
   /** The transport refused the peer's input (e.g. a message over its size cap); the session answers with ERROR. */
   onFatal(error: StompRtcError): void;
   /** The connection is closed, by either side; this comes once. */

@@ -253,7 +253,7 @@ class SockJsTransportConnection implements Connection {
 
   attach(handler: ConnectionHandler): void {
     // TextEncoder output is always UTF-8 (a lone surrogate becomes U+FFFD).
-    this.#conn.on('data', (message: string) => handler.onData(textEncoder.encode(message), true));
+    this.#conn.on('data', (message: string) => handler.onData(textEncoder.encode(message)));
     this.#conn.on('close', () => handler.onClose());
   }
 }

@@ -171,9 +171,8 @@ class WebSocketConnection implements Connection {
   }
 
   // Registered by attach(), so the socket has its connection and the connection its handler.
-  static #onMessage(this: ServedWebSocket, data: RawData, isBinary: boolean): void {
-    // ws checks every text message is UTF-8 before it emits it (RFC 6455 §8.1).
-    this[CONNECTION]!.#handler!.onData(toBytes(data), !isBinary);
+  static #onMessage(this: ServedWebSocket, data: RawData): void {
+    this[CONNECTION]!.#handler!.onData(toBytes(data));
   }
 
   static #onClose(this: ServedWebSocket): void {

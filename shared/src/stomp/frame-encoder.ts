@@ -12,6 +12,8 @@ export const HEARTBEAT_EOL: Uint8Array = Uint8Array.of(0x0a);
  */
 export interface SelfEncodingFrame extends StompFrame {
   encode(version: StompVersion): Uint8Array;
+  /** Whether the body is UTF-8, known once for every sibling. */
+  readonly textBody?: boolean;
 }
 
 function isSelfEncoding(frame: StompFrame): frame is SelfEncodingFrame {
