@@ -46,8 +46,22 @@ export const STOMP_COMMANDS: Readonly<Record<StompCommand, CommandRule>> = Objec
   ERROR: { fromClient: false, requiredHeaders: [], bodyAllowed: true, spec: `${SPEC}#ERROR` },
 });
 
+/** Each command's own string: a decoded one is replaced by it (see canonicalCommand). */
+const COMMAND_NAMES: ReadonlyMap<string, StompCommand> = new Map(
+  (Object.keys(STOMP_COMMANDS) as StompCommand[]).map((command) => [command, command]),
+);
+
 export function isStompCommand(name: string): name is StompCommand {
-  return Object.prototype.hasOwnProperty.call(STOMP_COMMANDS, name);
+  return COMMAND_NAMES.has(name);
+}
+
+/**
+ * The command's constant string for a decoded one, undefined for no command. A string fresh from
+ * the wire would be looked up in V8's string table at each use as a property key; the constant is
+ * already there.
+ */
+export function canonicalCommand(name: string): StompCommand | undefined {
+  return COMMAND_NAMES.get(name);
 }
 
 /**

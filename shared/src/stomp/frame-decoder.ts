@@ -1,5 +1,5 @@
 import { StompRtcError } from '../errors.js';
-import { isStompCommand, UNESCAPED_COMMANDS } from './commands.js';
+import { canonicalCommand, UNESCAPED_COMMANDS } from './commands.js';
 import { createHeaders, textDecoder } from './frame.js';
 import type { StompCommand, StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { unescapeHeader } from './header-escape.js';
@@ -17,6 +17,27 @@ const NOT_PLAIN = /[\0\r\u0080-\uffff]/;
  * keeps one decoder per session, most of them idle. Never handed out, never written to (every frame
  * gets fresh ones at its command line and its content-length).
  */
+/** The headers of the STOMP 1.2 frames, and those of stomprtc's own destinations (docs/protocol.md). */
+const KNOWN_HEADER_NAMES: ReadonlyMap<string, string> = new Map(
+  [
+    'accept-version',
+    'ack',
+    'content-length',
+    'content-type',
+    'destination',
+    'heart-beat',
+    'host',
+    'id',
+    'login',
+    'passcode',
+    'receipt',
+    'transaction',
+    'display-name',
+    'room',
+    'to',
+  ].map((name) => [name, name]),
+);
+
 const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
 const NO_BODY = new Uint8Array(0);
 
@@ -266,13 +287,14 @@ export class FrameDecoder {
       this.#onHeartbeat?.();
       return;
     }
-    if (!isStompCommand(text)) {
+    const command = canonicalCommand(text);
+    if (command === undefined) {
       throw new StompRtcError(
         'UNKNOWN_COMMAND',
         `unknown command ${JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text)}`,
       );
     }
-    this.#command = text;
+    this.#command = command;
     this.#headers = createHeaders();
     this.#headerCount = 0;
     this.#state = 'headers';
@@ -298,7 +320,9 @@ export class FrameDecoder {
     }
     // "CONNECT and CONNECTED frames do not escape the carriage return, line feed or colon octets" (§Value Encoding).
     const escaped = !UNESCAPED_COMMANDS.has(this.#command);
-    const name = escaped ? unescapeHeader(text.slice(0, colon), this.#frameVersion) : text.slice(0, colon);
+    const raw = escaped ? unescapeHeader(text.slice(0, colon), this.#frameVersion) : text.slice(0, colon);
+    // A header name is a property key: a known one as its constant string (see canonicalCommand).
+    const name = KNOWN_HEADER_NAMES.get(raw) ?? raw;
     const value = escaped ? unescapeHeader(text.slice(colon + 1), this.#frameVersion) : text.slice(colon + 1);
     // "If a client or a server receives repeated frame header entries, only the first header
     // entry SHOULD be used as the value of header entry" (§Repeated Header Entries).
