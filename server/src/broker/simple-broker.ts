@@ -56,14 +56,20 @@ export class SimpleBroker extends DispatchingBroker {
   publish(message: BrokerMessage): void {
     const { destination } = message;
     if (!isQueue(destination)) return this.fanOut(destination, message);
+    const subscriptions = this.registry.ofDestination(destination);
     // A per-session queue with no subscriber has nobody who could ever read it (Spring's broker drops these too).
-    if (isUserQueue(destination) && this.registry.ofDestination(destination).length === 0) return;
-    const queue = this.#queue(destination);
-    if (queue.pending.length === 0) {
-      // Nothing waits ahead of it: the next ready subscriber takes it now, as #drain would.
-      const subscription = this.#nextReady(queue, this.registry.ofDestination(destination), message);
+    if (subscriptions.length === 0 && isUserQueue(destination)) return;
+    const waiting = this.#queues.get(destination);
+    if (waiting === undefined || waiting.pending.length === 0) {
+      // Nothing waits ahead of it: the next ready subscriber takes it now, as #drain would. A
+      // queue with one subscriber (every /user queue) has no turn to keep, and needs no state.
+      const subscription =
+        subscriptions.length === 1
+          ? this.#takes(subscriptions[0]!, message)
+          : this.#nextReady(waiting ?? this.#queue(destination), subscriptions, message);
       if (subscription) return this.deliver(subscription, message, false);
     }
+    const queue = waiting ?? this.#queue(destination);
     if (queue.pending.length >= this.limits.maxQueueDepth) {
       throw new StompRtcError(
         'QUEUE_FULL',
@@ -191,12 +197,17 @@ export class SimpleBroker extends DispatchingBroker {
     for (let tried = 0; tried < subscriptions.length; tried++) {
       const index = (queue.next + tried) % subscriptions.length;
       const subscription = subscriptions[index]!;
-      if (this.#ready(subscription) && this.carries(subscription, message)) {
+      if (this.#takes(subscription, message)) {
         queue.next = index + 1;
         return subscription;
       }
     }
     return undefined;
+  }
+
+  /** The subscription, when it can take another message and carry this one. */
+  #takes(subscription: Subscription, message: BrokerMessage): Subscription | undefined {
+    return this.#ready(subscription) && this.carries(subscription, message) ? subscription : undefined;
   }
 
   #ready(subscription: Subscription): boolean {

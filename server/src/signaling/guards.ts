@@ -1,6 +1,6 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
 import { textDecoder, type StompFrame } from '../../../shared/src/stomp/frame.js';
-import type { Presence } from './presence.js';
+import type { Member, Presence } from './presence.js';
 
 /** Checks shared by /app/signal, /app/relay and /app/report. */
 export function requireRoomHeader(frame: StompFrame): string {
@@ -9,12 +9,15 @@ export function requireRoomHeader(frame: StompFrame): string {
   return room;
 }
 
-export function requireMember(presence: Presence, room: string, peerId: string): void {
-  if (!presence.member(room, peerId))
+/** The room's members by id, once `peerId` is found among them. */
+export function requireMember(presence: Presence, room: string, peerId: string): ReadonlyMap<string, Member> {
+  const members = presence.membersById(room);
+  if (!members?.has(peerId))
     throw new StompRtcError(
       'NOT_A_MEMBER',
       `you are not a member of room "${room}"; join it by SUBSCRIBE /topic/room/${room}`,
     );
+  return members;
 }
 
 export function requireBodyAtMost(frame: StompFrame, maxBytes: number, limitName: string): void {

@@ -39,6 +39,11 @@ export class Presence {
     return this.#rooms.get(roomId)?.get(peerId);
   }
 
+  /** The room's members by id (one lookup of the room for several checks); undefined when it has none. */
+  membersById(roomId: string): ReadonlyMap<PeerId, Member> | undefined {
+    return this.#rooms.get(roomId);
+  }
+
   members(roomId: string): Member[] {
     return [...(this.#rooms.get(roomId)?.values() ?? [])];
   }

@@ -16,10 +16,10 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
   return (session, frame) => {
     const room = requireRoomHeader(frame);
     requireBodyAtMost(frame, config.relayMaxBytes, 'RELAY_MAX_BYTES');
-    requireMember(presence, room, session.sessionId);
+    const members = requireMember(presence, room, session.sessionId);
     const addressees = addresseesOf(frame.headers.to, room, session.sessionId, presence);
     for (const id of addressees) {
-      if (id === session.sessionId || !presence.member(room, id))
+      if (id === session.sessionId || !members.has(id))
         throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
     }
     const headers = carriedHeaders(frame.headers, 'to');

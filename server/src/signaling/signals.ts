@@ -24,8 +24,8 @@ export function signalHandler(
     if (!to) throw new StompRtcError('MISSING_ROOM', '/app/signal needs a "to" header naming the peer');
     requireBodyAtMost(frame, config.signalMaxBytes, 'SIGNAL_MAX_BYTES');
     parseJsonObject(frame, 'INVALID_SIGNAL');
-    requireMember(presence, room, session.sessionId);
-    if (to === session.sessionId || !presence.member(room, to)) {
+    const members = requireMember(presence, room, session.sessionId);
+    if (to === session.sessionId || !members.has(to)) {
       throw new StompRtcError('UNKNOWN_PEER', `peer "${to}" is not in room "${room}"`);
     }
     const headers = createHeaders([
