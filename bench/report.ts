@@ -52,7 +52,9 @@ function cell(result: CaseResult, target: TargetName): string {
   if (r !== undefined) parts.push(`**${r.toFixed(2)}×**`);
   if (figure.p99Ms !== undefined) parts.push(`p99 ${round(figure.p99Ms)} ms`);
   if (figure.cpuUsPerOp !== undefined) parts.push(`cpu ${round(figure.cpuUsPerOp)} µs`);
-  if (figure.bytesPerSession !== undefined) parts.push(`${(figure.bytesPerSession / 1000).toFixed(1)} kB/session`);
+  // Hundreds of sessions weigh less than the RSS moves between two readings: no figure, not a negative one.
+  if (figure.bytesPerSession !== undefined)
+    parts.push(figure.bytesPerSession > 0 ? `${(figure.bytesPerSession / 1000).toFixed(1)} kB/session` : 'RSS noise');
   if (figure.dropped !== undefined) parts.push(`${figure.dropped} dropped`);
   return parts.join(', ');
 }
@@ -135,7 +137,11 @@ export function writeReport(run: BenchRun, dir: string): string {
     '  p99 is publish-to-delivery. Signaling: pairs in rooms of their own, offer, answer and 10',
     '  candidates (6 round trips) through `/app/signal`, all pairs at once. Relay chat: the same ping-pong',
     '  of 100 B through `/app/relay`. Sessions: connected 200 at a time, held with 10 s heart-beats,',
-    '  server RSS per session after a full collection, sessions the server closed.',
+    '  server RSS per session after a full collection, sessions the server closed ("RSS noise": the',
+    '  sessions weighed less than RSS moves between two readings).',
+    "- cpu: the server's CPU time (user + system, all its threads; with RabbitMQ's node for web-stomp and",
+    '  the relay, whose work it is) per delivery or round trip over the timed part, read from',
+    "  `/proc/<pid>/stat`. Less noisy than the rates on a shared machine: the server's own cost per message.",
     '',
     body,
     '',
