@@ -9,7 +9,8 @@
  *
  * "Join to first message" (relay-first): a second member sends the moment its join() resolves, long
  * before any data channel exists; timed from that join() call to the delivery at the first member,
- * so it includes the end-to-end key agreement the relay path waits for.
+ * so it includes the end-to-end key agreement the relay path waits for. Each run is the median of
+ * three such joins, each in a room of its own.
  */
 import wrtc from '@roamhq/wrtc';
 import type { AddressInfo } from 'node:net';
@@ -76,11 +77,11 @@ async function roomRun(url: string, size: number, run: number): Promise<number[]
   return linkTimes;
 }
 
-async function firstMessageRun(url: string, run: number): Promise<number> {
+/** One join → first message, in a room of its own. */
+async function firstMessage(url: string, roomId: string): Promise<number> {
   const first = await connect(url, { wrtc });
   const second = await connect(url, { wrtc });
   try {
-    const roomId = `bench-first-${run}`;
     const room = await first.join(roomId, { name: 'first' });
     const delivered = new Promise<number>((resolve) => room.once('message', () => resolve(performance.now())));
     const joinedAt = performance.now();
@@ -111,13 +112,17 @@ for (const size of [2, 6]) {
   };
 }
 // The first run of a process pays its one-time costs (module set-up, JIT): untimed, as everywhere here.
-await firstMessageRun(url, -1);
-const firstMessage: number[] = [];
-for (let run = 0; run < RUNS * 3; run++) firstMessage.push(await firstMessageRun(url, run));
+await firstMessage(url, 'bench-first-warm-up');
+const firstMessageRuns: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) samples.push(await firstMessage(url, `bench-first-${run}-${i}`));
+  firstMessageRuns.push(median(samples));
+}
 await app.close();
 const joinToFirstMessage = {
-  msMedian: Number(median(firstMessage).toFixed(1)),
-  runs: firstMessage.map((ms) => Number(ms.toFixed(1))),
+  msMedian: Number(median(firstMessageRuns).toFixed(1)),
+  runs: firstMessageRuns.map((ms) => Number(ms.toFixed(1))),
 };
 console.log(
   JSON.stringify(
