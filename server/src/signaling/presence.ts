@@ -13,10 +13,13 @@ export interface Member extends PeerInfo {
 export class Presence {
   readonly #rooms = new Map<string, Map<PeerId, Member>>();
   readonly #roomsOfPeer = new Map<PeerId, Set<string>>();
+  /** Kept as members come and go: the gauges read it at every join, which must not walk every room. */
+  #memberships = 0;
 
   join(roomId: string, member: Member): void {
     let members = this.#rooms.get(roomId);
     if (!members) this.#rooms.set(roomId, (members = new Map<string, Member>()));
+    if (!members.has(member.id)) this.#memberships++;
     members.set(member.id, member);
     let rooms = this.#roomsOfPeer.get(member.id);
     if (!rooms) this.#roomsOfPeer.set(member.id, (rooms = new Set()));
@@ -28,6 +31,7 @@ export class Presence {
     const member = members?.get(peerId);
     if (!members || !member) return undefined;
     members.delete(peerId);
+    this.#memberships--;
     if (members.size === 0) this.#rooms.delete(roomId);
     const rooms = this.#roomsOfPeer.get(peerId)!;
     rooms.delete(roomId);
@@ -66,8 +70,6 @@ export class Presence {
   }
 
   get size(): { rooms: number; memberships: number } {
-    let memberships = 0;
-    for (const members of this.#rooms.values()) memberships += members.size;
-    return { rooms: this.#rooms.size, memberships };
+    return { rooms: this.#rooms.size, memberships: this.#memberships };
   }
 }
