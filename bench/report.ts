@@ -141,7 +141,7 @@ export function writeReport(run: BenchRun, dir: string): string {
     '  sessions weighed less than RSS moves between two readings).',
     "- cpu: the server's CPU time (user + system, all its threads; with RabbitMQ's node for web-stomp and",
     '  the relay, whose work it is) per delivery or round trip over the timed part, read from',
-    "  `/proc/<pid>/stat`. Less noisy than the rates on a shared machine: the server's own cost per message.",
+    "  `/proc/<pid>/stat`: the server's own cost per message, apart from how fast the load generator goes.",
     '',
     body,
     '',
