@@ -232,8 +232,8 @@ export class InboundRouter {
 }
 
 /**
- * "user-defined headers … SHOULD be passed through to the MESSAGE frame" — all but the SEND's own,
- * and but `except`, a header the application reads and does not pass on.
+ * "user-defined headers … SHOULD be passed through to the MESSAGE frame" — all but the SEND's own
+ * and `except`, a header the application handler reads and does not pass on.
  */
 export function carriedHeaders(headers: StompHeaders, except?: string): StompHeaders {
   const carried = createHeaders();

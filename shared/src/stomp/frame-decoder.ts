@@ -13,11 +13,10 @@ const DECIMAL = /^[0-9]+$/;
 /** What #readHead leaves to the line-by-line path: NUL, CR and anything not ASCII (or not UTF-8). */
 const NOT_PLAIN = /[\0\r\u0080-\uffff]/;
 /**
- * What a decoder between frames holds instead of headers and a sized body of its own: a server
- * keeps one decoder per session, most of them idle. Never handed out, never written to (every frame
- * gets fresh ones at its command line and its content-length).
+ * Header names most frames carry: those of the STOMP 1.2 client frames, of the MESSAGE and RECEIPT
+ * frames a relaying node reads from RabbitMQ, and of stomprtc's own destinations (docs/protocol.md).
+ * A decoded name is replaced by its constant here (see #onHeaderLine).
  */
-/** The headers of the STOMP 1.2 frames, and those of stomprtc's own destinations (docs/protocol.md). */
 const KNOWN_HEADER_NAMES: ReadonlyMap<string, string> = new Map(
   [
     'accept-version',
@@ -32,12 +31,20 @@ const KNOWN_HEADER_NAMES: ReadonlyMap<string, string> = new Map(
     'passcode',
     'receipt',
     'transaction',
+    'message-id',
+    'receipt-id',
+    'subscription',
     'display-name',
+    'from',
     'room',
     'to',
   ].map((name) => [name, name]),
 );
-
+/**
+ * What a decoder between frames holds instead of headers and a sized body of its own: a server
+ * keeps one decoder per session, most of them idle. Never handed out, never written to (every frame
+ * gets fresh ones at its command line and its content-length).
+ */
 const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
 const NO_BODY = new Uint8Array(0);
 
