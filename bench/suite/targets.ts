@@ -117,8 +117,8 @@ async function rabbitPid(nodeName: string): Promise<number> {
   return Number(stdout.trim().replace(/"/g, ''));
 }
 
-async function rabbitRss(nodeName: string): Promise<number> {
-  const status = await readFile(`/proc/${await rabbitPid(nodeName)}/status`, 'utf8');
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
 }
 
@@ -141,11 +141,13 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
   if (target === 'web-stomp') {
     const rabbit = rabbitFromEnv();
     if (!rabbit) throw new Error('web-stomp needs the private RabbitMQ node that bench/run.ts starts');
+    // Asked once: each rabbitmqctl call boots an Erlang VM of its own beside the run.
+    const pid = await rabbitPid(rabbit.nodeName);
     return {
       target,
       urls: [rabbit.webStompUrl],
-      memory: async () => ({ rss: await rabbitRss(rabbit.nodeName) }),
-      cpuMs: async () => cpuMsOf([await rabbitPid(rabbit.nodeName)]),
+      memory: async () => ({ rss: await rssOf(pid) }),
+      cpuMs: () => cpuMsOf([pid]),
       stop: async () => {},
     };
   }
@@ -154,11 +156,12 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
     if (!rabbit) throw new Error('stomprtc-relay needs the private RabbitMQ node that bench/run.ts starts');
     const env = { ...serverEnv, BENCH_SERVER_BROKER_RELAY_URL: rabbit.stompUrl };
     const nodes = await Promise.all([forkServer('stomprtc', env), forkServer('stomprtc', env)]);
+    const pids = [...nodes.map(({ child }) => child.pid!), await rabbitPid(rabbit.nodeName)];
     return {
       target,
       urls: nodes.map(({ port }) => `ws://127.0.0.1:${port}/ws`),
       memory: async () => memoryOf(nodes[0].child),
-      cpuMs: async () => cpuMsOf([...nodes.map(({ child }) => child.pid!), await rabbitPid(rabbit.nodeName)]),
+      cpuMs: () => cpuMsOf(pids),
       stop: async () => void (await Promise.all(nodes.map(({ child }) => stopChild(child)))),
     };
   }
