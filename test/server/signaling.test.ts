@@ -213,6 +213,18 @@ describe('relay', () => {
     expect((await bob.relays.next()).body).toBe('then bob');
   });
 
+  it('relays once to each member a list names, whatever its spaces and repeats', async () => {
+    const room = roomId();
+    const [alice, bob, carol] = [await peer(), await peer(), await peer()];
+    for (const p of [alice, bob, carol]) await join(p, room);
+    alice.send('/app/relay', 'both', { room, to: ` ${bob.peerId}, ${carol.peerId},${bob.peerId}` });
+    alice.send('/app/relay', 'marker', { room, to: bob.peerId });
+    expect((await carol.relays.next()).body).toBe('both');
+    expect((await bob.relays.next()).body).toBe('both');
+    // The next thing bob gets is the marker: the repeat in the list was not a second copy.
+    expect((await bob.relays.next()).body).toBe('marker');
+  });
+
   it('carries binary relay bodies unchanged', async () => {
     const room = roomId();
     const [alice, bob] = [await peer(), await peer()];
