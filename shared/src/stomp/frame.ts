@@ -6,8 +6,8 @@ export type StompVersion = '1.0' | '1.1' | '1.2';
 export const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.2', '1.1', '1.0'];
 
 /**
- * Header names and values, already unescaped. Built on a null prototype so a header named
- * `__proto__` or `constructor` is just a header.
+ * Header names and values, already unescaped. Built by createHeaders on a prototype that inherits
+ * nothing, so a header named `__proto__` or `constructor` is just a header.
  */
 export type StompHeaders = Record<string, string>;
 
@@ -35,8 +35,17 @@ export interface StompFrame {
 
 export const EMPTY_BODY: Uint8Array = new Uint8Array(0);
 
+/**
+ * The constructor of every headers object. Its prototype inherits nothing (not Object.prototype,
+ * so `__proto__`, `constructor` or `toString` is just a header), as Object.create(null) would give,
+ * but V8 keeps the objects it makes in fast mode, where Object.create(null) starts in dictionary
+ * mode: every header read would be a hash lookup (Node's querystring does the same for its results).
+ */
+const HeaderTable = function HeaderTable() {} as unknown as new () => StompHeaders;
+HeaderTable.prototype = Object.create(null) as StompHeaders;
+
 export function createHeaders(entries?: Iterable<readonly [string, string]>): StompHeaders {
-  const headers = Object.create(null) as StompHeaders;
+  const headers = new HeaderTable();
   if (entries) for (const [name, value] of entries) headers[name] = value;
   return headers;
 }
