@@ -179,6 +179,13 @@ describe('FrameDecoder: valid frames', () => {
     expect(Object.keys(frame.headers)).toEqual(['__proto__', 'constructor']);
   });
 
+  it('decodes a head of more lines than a one-pass read notes (128), line by line', () => {
+    const names = Array.from({ length: 150 }, (_, i) => `h${i}`);
+    const wire = `SEND\n${names.map((name) => `${name}:v\\c${name}\n`).join('')}\nbody\0`;
+    const [frame] = decode(wire, { limits: { maxHeaders: 200 } });
+    expect(frame).toEqual(frameOf('SEND', Object.fromEntries(names.map((name) => [name, `v:${name}`])), 'body'));
+  });
+
   it('stores headers on an object that inherits nothing', () => {
     const frames: StompFrame[] = [];
     new FrameDecoder({}, (f) => frames.push(f)).push(bytes('SEND\n__proto__:x\n\n\0'));

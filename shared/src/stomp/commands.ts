@@ -1,4 +1,5 @@
 import type { StompCommand, StompVersion } from './frame.js';
+import { ConstantStrings } from './constant-strings.js';
 
 /**
  * The protocol's rules as data: which headers a frame must carry and whether it may have a body.
@@ -47,9 +48,7 @@ export const STOMP_COMMANDS: Readonly<Record<StompCommand, CommandRule>> = Objec
 });
 
 /** Each command's own string: a decoded one is replaced by it (see canonicalCommand). */
-const COMMAND_NAMES: ReadonlyMap<string, StompCommand> = new Map(
-  (Object.keys(STOMP_COMMANDS) as StompCommand[]).map((command) => [command, command]),
-);
+const COMMAND_NAMES = new ConstantStrings(Object.keys(STOMP_COMMANDS) as StompCommand[]);
 
 export function isStompCommand(name: string): name is StompCommand {
   return COMMAND_NAMES.has(name);

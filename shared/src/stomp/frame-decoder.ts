@@ -1,5 +1,6 @@
 import { StompRtcError } from '../errors.js';
 import { canonicalCommand, UNESCAPED_COMMANDS } from './commands.js';
+import { ConstantStrings } from './constant-strings.js';
 import { createHeaders, textDecoder } from './frame.js';
 import type { StompCommand, StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { unescapeHeader } from './header-escape.js';
@@ -9,37 +10,44 @@ import type { DecoderLimits } from './limits.js';
 const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
+const COLON = 0x3a;
+const BACKSLASH = 0x5c;
+/** The first octet that is not ASCII. */
+const NON_ASCII = 0x80;
 const DECIMAL = /^[0-9]+$/;
-/** What #readHead leaves to the line-by-line path: NUL, CR and anything not ASCII (or not UTF-8). */
-const NOT_PLAIN = /[\0\r\u0080-\uffff]/;
 /**
  * Header names most frames carry: those of the STOMP 1.2 client frames, of the MESSAGE and RECEIPT
  * frames a relaying node reads from RabbitMQ, and of stomprtc's own destinations (docs/protocol.md).
- * A decoded name is replaced by its constant here (see #onHeaderLine).
+ * A decoded name is replaced by its constant here (see #onHeader).
  */
-const KNOWN_HEADER_NAMES: ReadonlyMap<string, string> = new Map(
-  [
-    'accept-version',
-    'ack',
-    'content-length',
-    'content-type',
-    'destination',
-    'heart-beat',
-    'host',
-    'id',
-    'login',
-    'passcode',
-    'receipt',
-    'transaction',
-    'message-id',
-    'receipt-id',
-    'subscription',
-    'display-name',
-    'from',
-    'room',
-    'to',
-  ].map((name) => [name, name]),
-);
+const KNOWN_HEADER_NAMES = new ConstantStrings([
+  'accept-version',
+  'ack',
+  'content-length',
+  'content-type',
+  'destination',
+  'heart-beat',
+  'host',
+  'id',
+  'login',
+  'passcode',
+  'receipt',
+  'transaction',
+  'message-id',
+  'receipt-id',
+  'subscription',
+  'display-name',
+  'from',
+  'room',
+  'to',
+]);
+/**
+ * Where #readHead notes each line's end and first colon: shared by every decoder, as a head is read
+ * in one synchronous call that runs no callback. A head of more lines is left to #readLine.
+ */
+const HEAD_LINES = 128;
+const lineEnds = new Int32Array(HEAD_LINES);
+const lineColons = new Int32Array(HEAD_LINES);
 /**
  * What a decoder between frames holds instead of headers and a sized body of its own: a server
  * keeps one decoder per session, most of them idle. Never handed out, never written to (every frame
@@ -188,29 +196,51 @@ export class FrameDecoder {
 
   /**
    * The command and header lines at once, when the chunk holds the whole head and it is plain
-   * (ASCII, LF line ends, no NUL), as nearly every frame's is: one decode for the head instead of
-   * one per line, and no views. Each line passes the same checks, in the same order, as in
-   * #readLine. Returns the position after the blank line, or -1 to leave the head to #readLine.
+   * (ASCII, LF line ends, no NUL), as nearly every frame's is. One pass over the octets finds the
+   * line ends and colons and whether any backslash needs unescaping; the head is then decoded once
+   * and cut into names and values, with no search of the text. Each line passes the same checks, in
+   * the same order, as in #readLine. Returns the position after the blank line, or -1 to leave the
+   * head to #readLine.
    */
   #readHead(chunk: Uint8Array, pos: number): number {
-    let lf = chunk.indexOf(LF, pos);
-    while (lf !== -1 && chunk[lf + 1] !== LF) lf = chunk.indexOf(LF, lf + 1);
-    if (lf === -1) return -1;
-    const text = textDecoder.decode(chunk.subarray(pos, lf + 2));
-    if (NOT_PLAIN.test(text)) return -1;
+    let lines = 0;
+    let lineStart = pos;
+    let colon = -1;
+    let backslash = false;
+    const chunkEnd = chunk.length;
+    let at = pos;
+    for (; ; at++) {
+      if (at === chunkEnd) return -1;
+      const octet = chunk[at]!;
+      if (octet === LF) {
+        if (at === lineStart) break;
+        if (lines === HEAD_LINES) return -1;
+        lineEnds[lines] = at - pos;
+        lineColons[lines++] = colon === -1 ? -1 : colon - pos;
+        lineStart = at + 1;
+        colon = -1;
+      } else if (octet === COLON) {
+        if (colon === -1) colon = at;
+      } else if (octet === BACKSLASH) {
+        backslash = true;
+      } else if (octet === NUL || octet === CR || octet >= NON_ASCII) {
+        return -1;
+      }
+    }
+    const text = textDecoder.decode(chunk.subarray(pos, at));
     let from = 0;
-    while (this.#state === 'command' || this.#state === 'headers') {
-      const end = text.indexOf('\n', from);
-      const length = end - from;
-      this.#frameBytes += length + 1;
-      if (length > this.#limits.maxHeaderLineBytes) this.#lineTooLong(length);
+    for (let line = 0; line <= lines; line++) {
+      // The blank line that ends the head comes last.
+      const end = line < lines ? lineEnds[line]! : at - pos;
+      this.#frameBytes += end - from + 1;
+      if (end - from > this.#limits.maxHeaderLineBytes) this.#lineTooLong(end - from);
       this.#checkFrameSize();
-      const line = text.slice(from, end);
-      if (this.#state === 'command') this.#onCommandLine(line);
-      else this.#onHeaderLine(line);
+      if (line === 0) this.#onCommandLine(text.slice(from, end));
+      else if (line === lines) this.#startBody();
+      else this.#onHeader(text, from, lineColons[line]!, end, backslash);
       from = end + 1;
     }
-    return pos + from;
+    return at + 1;
   }
 
   /** Reads up to the next LF; returns the position after it, or the chunk end if the line goes on. */
@@ -308,29 +338,32 @@ export class FrameDecoder {
   }
 
   #onHeaderLine(text: string): void {
-    if (text === '') {
-      this.#startBody();
-      return;
-    }
+    if (text === '') this.#startBody();
+    else this.#onHeader(text, 0, text.indexOf(':'), text.length, true);
+  }
+
+  /** The header line text[from, end), whose first colon is at `colon` (-1 for none). */
+  #onHeader(text: string, from: number, colon: number, end: number, mayBeEscaped: boolean): void {
     if (++this.#headerCount > this.#limits.maxHeaders) {
       throw new StompRtcError(
         'TOO_MANY_HEADERS',
         `${this.#command} frame has more than ${this.#limits.maxHeaders} headers`,
       );
     }
-    const colon = text.indexOf(':');
     if (colon === -1) {
       throw new StompRtcError(
         'MALFORMED_FRAME',
-        `${this.#command} header line ${JSON.stringify(text.slice(0, 64))} has no ':'`,
+        `${this.#command} header line ${JSON.stringify(text.slice(from, Math.min(end, from + 64)))} has no ':'`,
       );
     }
     // "CONNECT and CONNECTED frames do not escape the carriage return, line feed or colon octets" (§Value Encoding).
-    const escaped = !UNESCAPED_COMMANDS.has(this.#command);
-    const raw = escaped ? unescapeHeader(text.slice(0, colon), this.#frameVersion) : text.slice(0, colon);
+    const escaped = mayBeEscaped && !UNESCAPED_COMMANDS.has(this.#command);
+    const rawName = text.slice(from, colon);
+    const rawValue = text.slice(colon + 1, end);
+    const decodedName = escaped ? unescapeHeader(rawName, this.#frameVersion) : rawName;
     // A header name is a property key: a known one as its constant string (see canonicalCommand).
-    const name = KNOWN_HEADER_NAMES.get(raw) ?? raw;
-    const value = escaped ? unescapeHeader(text.slice(colon + 1), this.#frameVersion) : text.slice(colon + 1);
+    const name = KNOWN_HEADER_NAMES.get(decodedName) ?? decodedName;
+    const value = escaped ? unescapeHeader(rawValue, this.#frameVersion) : rawValue;
     // "If a client or a server receives repeated frame header entries, only the first header
     // entry SHOULD be used as the value of header entry" (§Repeated Header Entries).
     if (!Object.prototype.hasOwnProperty.call(this.#headers, name)) this.#headers[name] = value;
