@@ -212,7 +212,10 @@ export class FrameDecoder {
     for (; ; at++) {
       if (at === chunkEnd) return -1;
       const octet = chunk[at]!;
-      if (octet === LF) {
+      // Most octets of a head are letters, above every octet tested below but the non-ASCII.
+      if (octet > BACKSLASH) {
+        if (octet >= NON_ASCII) return -1;
+      } else if (octet === LF) {
         if (at === lineStart) break;
         if (lines === HEAD_LINES) return -1;
         lineEnds[lines] = at - pos;
