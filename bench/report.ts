@@ -31,12 +31,16 @@ function baselineOf(result: CaseResult): TargetName | undefined {
   return undefined;
 }
 
-/** Value ratio to the baseline; for memory, the bytes-per-session ratio is given beside it. */
+/**
+ * Value ratio to the baseline, so that above 1 is always ahead of it: for a cost (instructions) the
+ * baseline's over the target's. For memory, the bytes-per-session figure is given beside it.
+ */
 function ratio(result: CaseResult, target: TargetName): number | undefined {
   const base = baselineOf(result);
   const figure = result.figures[target];
   if (!base || !figure || base === target) return undefined;
-  return figure.value / result.figures[base]!.value;
+  const baseValue = result.figures[base]!.value;
+  return result.lowerIsBetter ? baseValue / figure.value : figure.value / baseValue;
 }
 
 function round(value: number): string {
@@ -142,6 +146,11 @@ export function writeReport(run: BenchRun, dir: string): string {
     "- cpu: the server's CPU time (user + system, all its threads; with RabbitMQ's node for web-stomp and",
     '  the relay, whose work it is) per delivery or round trip over the timed part, read from',
     "  `/proc/<pid>/stat`: the server's own cost per message, apart from how fast the load generator goes.",
+    "- Server instructions: the same round trips with each server under Valgrind's callgrind, which",
+    "  counts the instructions the server runs in user space (the kernel's socket work, the same for",
+    '  every server, is left out), from after an untimed warm-up to the end of the counted exchanges.',
+    '  Unlike the rates, the count does not move with the machine: two counts of one build agree within',
+    "  0.5 %. It is a cost, so the ratio is the baseline's count over the target's: above 1 is ahead.",
     '',
     body,
     '',

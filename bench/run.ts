@@ -3,8 +3,10 @@
  * bench/suite/scenario-process.ts), which starts each server under test as a process of its own,
  * one at a time, rounds interleaved, medians of 3. Targets: stomprtc, a plain `ws` server doing
  * the same work, Socket.IO 4 and RabbitMQ Web-STOMP on a private node started for the run (with
- * two stomprtc nodes relaying through that node for the cluster cases). Results go to
- * bench/results/ as JSON, and docs/benchmarks.md with its chart is written from them.
+ * two stomprtc nodes relaying through that node for the cluster cases). The signaling and relay
+ * round trips are run once more with each server under callgrind, which counts its instructions per
+ * round trip (bench/suite/callgrind.ts). Results go to bench/results/ as JSON, and
+ * docs/benchmarks.md with its chart is written from them.
  *
  * `npm run bench -- --smoke` runs every scenario with tiny counts and one round (the test suite
  * does, to keep the benchmark working); `--out <dir>` writes the results there instead.
@@ -18,6 +20,7 @@ import {
   startPrivateRabbitMq,
   type PrivateRabbitMq,
 } from '../test/helpers/private-rabbitmq.js';
+import { callgrindMissing } from './suite/callgrind.js';
 import type { CaseResult } from './suite/scenarios.js';
 import type { ScenarioSpec } from './suite/scenario-process.js';
 import type { TargetName } from './suite/targets.js';
@@ -52,7 +55,7 @@ interface Planned {
   parse?: (stdout: string) => CaseResult[];
 }
 
-function plan(rabbit: boolean): Planned[] {
+function plan(rabbit: boolean, callgrind: boolean): Planned[] {
   const local: TargetName[] = ['ws', 'stomprtc', 'socket.io'];
   const all = (connections: number): TargetName[] =>
     rabbit && connections <= WEB_STOMP_MAX_CONNECTIONS ? [...local, 'web-stomp'] : local;
@@ -91,6 +94,20 @@ function plan(rabbit: boolean): Planned[] {
       params: { pairs: smoke ? 5 : 1_000, exchanges: smoke ? 1 : 3, path: '/app/relay' },
     },
   });
+  // The same round trips, each server under callgrind: its cost per round trip, apart from the host's speed.
+  if (callgrind) {
+    for (const path of ['/app/signal', '/app/relay'] as const) {
+      planned.push({
+        name: `instructions-${path === '/app/signal' ? 'signaling' : 'relay-chat'}`,
+        spec: {
+          kind: 'instructions',
+          targets: ['ws', 'stomprtc', 'socket.io'],
+          rounds: 1,
+          params: { pairs: smoke ? 5 : 200, exchanges: smoke ? 1 : 5, warmExchanges: smoke ? 1 : 10, path },
+        },
+      });
+    }
+  }
   const held = { holdMs: smoke ? 200 : 16_000, heartBeatMs: 10_000 };
   planned.push({
     name: 'sessions',
@@ -229,10 +246,12 @@ if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status 
 const rabbitMissing = privateRabbitMqMissing();
 const rabbit = rabbitMissing ? undefined : await startPrivateRabbitMq({ webStomp: true });
 if (rabbitMissing) console.error(`RabbitMQ Web-STOMP and the relay cases are left out: ${rabbitMissing}`);
+const valgrindMissing = callgrindMissing();
+if (valgrindMissing) console.error(`The server instruction counts are left out: ${valgrindMissing}`);
 const results: CaseResult[] = [];
 const failures: string[] = [];
 try {
-  for (const planned of plan(rabbit !== undefined)) {
+  for (const planned of plan(rabbit !== undefined, valgrindMissing === undefined)) {
     const started = performance.now();
     try {
       const cases = runOne(planned, rabbit);

@@ -22,6 +22,8 @@ export interface CaseResult {
   scenario: string;
   case: string;
   unit: string;
+  /** The figure is a cost (instructions): a target is ahead of the baseline below it, not above. */
+  lowerIsBetter?: boolean;
   figures: Partial<Record<TargetName, Figure>>;
 }
 
@@ -79,7 +81,7 @@ async function rounds(
   const perTarget = new Map<TargetName, Omit<Figure, 'runs'>[]>(targets.map((t) => [t, []]));
   for (let round = 0; round < count; round++) {
     for (const target of targets) {
-      const server = await startServer(target, serverEnv);
+      const server = await startServer(target, { serverEnv });
       try {
         perTarget.get(target)!.push(await measure(server, target));
       } finally {
@@ -179,68 +181,122 @@ const CHAT_BYTES = 100;
 /** An exchange: offer → answer, then 5 candidates each way = 6 round trips, 12 messages. */
 const ROUND_TRIPS_PER_EXCHANGE = 6;
 
+/** Pairs of peers in rooms of their own: peers[2i] and peers[2i + 1] share room `bench-<runId>-<i>`. */
+interface Pairs {
+  peers: Client[];
+  runId: string;
+  count: number;
+  signaling: boolean;
+}
+
+async function connectPairs(server: Server, count: number, path: RoundTripParams['path']): Promise<Pairs> {
+  const runId = Math.random().toString(36).slice(2, 8);
+  const peers = await connectMany(count * 2, async (i) => {
+    const client = await connectClient(server, { node: i, direct: path });
+    await client.join(`bench-${runId}-${i >> 1}`);
+    return client;
+  });
+  return { peers, runId, count, signaling: path === '/app/signal' };
+}
+
 /**
- * Pairs in rooms of their own, every pair at once. A sends, B answers with A's send time in the
- * body, and A's receipt of the answer ends one round trip; a pair starts its next round trip then.
+ * Every pair goes through `tripsPerPair` round trips at once. A sends, B answers with A's send time
+ * in the body, and A's receipt of the answer ends one round trip; a pair starts its next round trip
+ * then. Returns each round trip's latency and how long they all took.
  */
+async function exchange(pairs: Pairs, tripsPerPair: number): Promise<{ latencies: Float64Array; seconds: number }> {
+  const { peers, runId, count, signaling } = pairs;
+  const first = signaling ? OFFER_BYTES : CHAT_BYTES;
+  const rest = signaling ? CANDIDATE_BYTES : CHAT_BYTES;
+  const latencies = new Float64Array(count * tripsPerPair);
+  let done = 0;
+  for (let pair = 0; pair < count; pair++) {
+    const a = peers[pair * 2]!;
+    const b = peers[pair * 2 + 1]!;
+    const room = `bench-${runId}-${pair}`;
+    let trips = 0;
+    const firstBody = stampedBody(first);
+    const restBody = stampedBody(rest);
+    const send = () => a.direct(b, room, (trips % ROUND_TRIPS_PER_EXCHANGE === 0 ? firstBody : restBody)());
+    // B answers with the stamp of what it got: the answer's stamp is A's send time.
+    b.onDirect((sentAt) => b.direct(a, room, stampedAt(rest, sentAt)));
+    a.onDirect((sentAt) => {
+      latencies[done++] = performance.now() - sentAt;
+      if (++trips < tripsPerPair) send();
+    });
+    queueMicrotask(send);
+  }
+  const start = performance.now();
+  await until(
+    () => done >= count * tripsPerPair,
+    () => done,
+    'round trips',
+  );
+  return { latencies, seconds: (performance.now() - start) / 1000 };
+}
+
+function closeAll(pairs: Pairs): void {
+  for (const peer of pairs.peers) peer.close();
+}
+
+/** Pairs in rooms of their own, every pair at once, each through `exchanges` exchanges. */
 export async function roundTrips(
   targets: TargetName[],
   roundCount: number,
   params: RoundTripParams,
 ): Promise<CaseResult> {
-  const { pairs, exchanges, path } = params;
-  const signaling = path === '/app/signal';
-  const first = signaling ? OFFER_BYTES : CHAT_BYTES;
-  const rest = signaling ? CANDIDATE_BYTES : CHAT_BYTES;
-  const perPair = exchanges * ROUND_TRIPS_PER_EXCHANGE;
+  const { pairs: count, exchanges, path } = params;
   const figures = await rounds(targets, roundCount, async (server) => {
-    const runId = Math.random().toString(36).slice(2, 8);
-    const peers = await connectMany(pairs * 2, async (i) => {
-      const client = await connectClient(server, { node: i, direct: path });
-      await client.join(`bench-${runId}-${i >> 1}`);
-      return client;
-    });
-    /** Every pair goes through `tripsPerPair` round trips at once; the figures of the whole. */
-    const exchange = async (tripsPerPair: number) => {
-      const latencies = new Float64Array(pairs * tripsPerPair);
-      let done = 0;
-      const cpuBefore = await server.cpuMs();
-      for (let pair = 0; pair < pairs; pair++) {
-        const a = peers[pair * 2]!;
-        const b = peers[pair * 2 + 1]!;
-        const room = `bench-${runId}-${pair}`;
-        let trips = 0;
-        const firstBody = stampedBody(first);
-        const restBody = stampedBody(rest);
-        const send = () => a.direct(b, room, (trips % ROUND_TRIPS_PER_EXCHANGE === 0 ? firstBody : restBody)());
-        // B answers with the stamp of what it got: the answer's stamp is A's send time.
-        b.onDirect((sentAt) => b.direct(a, room, stampedAt(rest, sentAt)));
-        a.onDirect((sentAt) => {
-          latencies[done++] = performance.now() - sentAt;
-          if (++trips < tripsPerPair) send();
-        });
-        queueMicrotask(send);
-      }
-      const start = performance.now();
-      await until(
-        () => done >= pairs * tripsPerPair,
-        () => done,
-        'round trips',
-      );
-      const seconds = (performance.now() - start) / 1000;
-      const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / done);
-      return { value: done / seconds, p99Ms: p99(latencies, done), cpuUsPerOp };
-    };
+    const pairs = await connectPairs(server, count, path);
     // One untimed exchange first: every target is measured warm (JIT, socket buffers), none by its start-up.
-    await exchange(ROUND_TRIPS_PER_EXCHANGE);
-    const figure = await exchange(perPair);
-    for (const peer of peers) peer.close();
-    return figure;
+    await exchange(pairs, ROUND_TRIPS_PER_EXCHANGE);
+    const cpuBefore = await server.cpuMs();
+    const { latencies, seconds } = await exchange(pairs, exchanges * ROUND_TRIPS_PER_EXCHANGE);
+    const done = latencies.length;
+    const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / done);
+    closeAll(pairs);
+    return { value: done / seconds, p99Ms: p99(latencies, done), cpuUsPerOp };
   });
   return {
-    scenario: signaling ? 'signaling' : 'relay-chat',
-    case: signaling ? `signaling ${pairs} rooms × 2 peers` : `relay chat ${pairs} pairs`,
+    scenario: path === '/app/signal' ? 'signaling' : 'relay-chat',
+    case: path === '/app/signal' ? `signaling ${count} rooms × 2 peers` : `relay chat ${count} pairs`,
     unit: 'round trips/s',
+    figures,
+  };
+}
+
+export interface InstructionParams extends RoundTripParams {
+  /** Untimed exchanges first, until V8 has optimised the hot paths (slower under Valgrind). */
+  warmExchanges: number;
+}
+
+/**
+ * The round trips of `roundTrips`, each server under callgrind: the instructions it executes per
+ * round trip, in user space. One count per target: two counts of one build agree within 0.5 %.
+ */
+export async function instructions(targets: TargetName[], params: InstructionParams): Promise<CaseResult> {
+  const { pairs: count, exchanges, warmExchanges, path } = params;
+  const figures: Partial<Record<TargetName, Figure>> = {};
+  for (const target of targets) {
+    const server = await startServer(target, { callgrind: true });
+    try {
+      const pairs = await connectPairs(server, count, path);
+      await exchange(pairs, warmExchanges * ROUND_TRIPS_PER_EXCHANGE);
+      const trips = exchanges * ROUND_TRIPS_PER_EXCHANGE;
+      const counted = await server.instructionsWhile(async () => void (await exchange(pairs, trips)));
+      closeAll(pairs);
+      const value = Math.round(counted / (count * trips));
+      figures[target] = { value, runs: [value] };
+    } finally {
+      await server.stop();
+    }
+  }
+  const what = path === '/app/signal' ? 'signaling' : 'relay chat';
+  return {
+    scenario: 'instructions',
+    case: `server instructions per round trip, ${what} ${count} pairs (callgrind)`,
+    unit: 'instructions',
+    lowerIsBetter: true,
     figures,
   };
 }

@@ -5,12 +5,16 @@
  * scenario the send time that the body carries at BODY_STAMP_AT, so latency is measured in this one
  * process with one clock.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { io as socketIoClient, type Socket } from 'socket.io-client';
+import { callgrindArgs, countedInstructions, setInstrumentation } from './callgrind.js';
 
 export type TargetName = 'stomprtc' | 'ws' | 'socket.io' | 'web-stomp' | 'stomprtc-relay';
 
@@ -70,21 +74,46 @@ export interface Server {
   /** CPU time (user + system, every thread) its processes have used so far, in ms: RabbitMQ's node
    * counts for web-stomp and the relay, which put it to work. */
   cpuMs(): Promise<number>;
+  /**
+   * Instructions the server executes in user space while `work` runs, counted by callgrind; only
+   * for a server started with `{ callgrind: true }`.
+   */
+  instructionsWhile(work: () => Promise<void>): Promise<number>;
   stop(): Promise<void>;
 }
 
-function forkServer(kind: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(new URL('./server-process.ts', import.meta.url).pathname, [kind], {
+export interface StartOptions {
+  serverEnv?: Record<string, string>;
+  /** Runs the server (ws, stomprtc or socket.io) under callgrind, for instructionsWhile(). */
+  callgrind?: boolean;
+}
+
+function notCounted(target: TargetName): () => Promise<number> {
+  return () =>
+    Promise.reject(new Error(`${target}: instructions are counted only for a server started under callgrind`));
+}
+
+function forkServer(
+  kind: string,
+  env: Record<string, string>,
+  callgrindOut?: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const script = new URL('./server-process.ts', import.meta.url).pathname;
+  const nodeArgs = [
+    '--import',
+    'tsx',
+    '--expose-gc',
     // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops.
-    execArgv: [
-      '--import',
-      'tsx',
-      '--expose-gc',
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-    ],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ];
+  const options = { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
+  const child = callgrindOut
+    ? // Valgrind runs node in its own process, so the IPC channel and the pid are the server's.
+      spawn('valgrind', [...callgrindArgs(callgrindOut), process.execPath, ...nodeArgs, script, kind], {
+        ...options,
+        stdio: [...options.stdio],
+      })
+    : fork(script, [kind], { ...options, execArgv: nodeArgs, stdio: [...options.stdio] });
   return new Promise((resolve, reject) => {
     child.once('message', (message: { ready: number }) => resolve({ child, port: message.ready }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
@@ -137,7 +166,12 @@ async function cpuMsOf(pids: number[]): Promise<number> {
   return (ticks * 1000) / USER_HZ;
 }
 
-export async function startServer(target: TargetName, serverEnv: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  target: TargetName,
+  { serverEnv = {}, callgrind = false }: StartOptions = {},
+): Promise<Server> {
+  if (callgrind && (target === 'web-stomp' || target === 'stomprtc-relay'))
+    throw new Error(`${target}: RabbitMQ's instructions are not counted (callgrind runs node servers only)`);
   if (target === 'web-stomp') {
     const rabbit = rabbitFromEnv();
     if (!rabbit) throw new Error('web-stomp needs the private RabbitMQ node that bench/run.ts starts');
@@ -148,6 +182,7 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
       urls: [rabbit.webStompUrl],
       memory: async () => ({ rss: await rssOf(pid) }),
       cpuMs: () => cpuMsOf([pid]),
+      instructionsWhile: notCounted(target),
       stop: async () => {},
     };
   }
@@ -162,17 +197,30 @@ export async function startServer(target: TargetName, serverEnv: Record<string, 
       urls: nodes.map(({ port }) => `ws://127.0.0.1:${port}/ws`),
       memory: async () => memoryOf(nodes[0].child),
       cpuMs: () => cpuMsOf(pids),
+      instructionsWhile: notCounted(target),
       stop: async () => void (await Promise.all(nodes.map(({ child }) => stopChild(child)))),
     };
   }
-  const { child, port } = await forkServer(target, serverEnv);
+  const callgrindOut = callgrind ? join(mkdtempSync(join(tmpdir(), 'stomprtc-callgrind-')), 'out') : undefined;
+  const { child, port } = await forkServer(target, serverEnv, callgrindOut);
   const path = target === 'stomprtc' ? '/ws' : '';
   return {
     target,
     urls: [`ws://127.0.0.1:${port}${path}`],
     memory: () => memoryOf(child),
     cpuMs: () => cpuMsOf([child.pid!]),
-    stop: () => stopChild(child),
+    instructionsWhile: callgrindOut
+      ? async (work) => {
+          await setInstrumentation(child.pid!, true);
+          await work();
+          await setInstrumentation(child.pid!, false);
+          return countedInstructions(child.pid!, callgrindOut);
+        }
+      : notCounted(target),
+    stop: async () => {
+      await stopChild(child);
+      if (callgrindOut) rmSync(dirname(callgrindOut), { recursive: true, force: true });
+    },
   };
 }
 

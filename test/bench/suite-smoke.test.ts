@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../helpers/requirements.js';
 import { privateRabbitMqMissing } from '../helpers/private-rabbitmq.js';
+import { callgrindMissing } from '../../bench/suite/callgrind.js';
 import type { BenchRun } from '../../bench/report.js';
 
 const out = mkdtempSync(join(tmpdir(), 'stomprtc-bench-smoke-'));
@@ -22,7 +23,7 @@ function runSmoke(): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', resolve));
 }
 
-describeWith(privateRabbitMqMissing(), 'benchmark suite smoke', () => {
+describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite smoke', () => {
   it('runs every scenario against every target and writes well-formed results, table and chart', async () => {
     expect(await runSmoke()).toBe(0);
     const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchRun;
@@ -44,12 +45,16 @@ describeWith(privateRabbitMqMissing(), 'benchmark suite smoke', () => {
       ['stomprtc-relay', 'web-stomp'],
     ]);
     expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc']]);
+    expect(targetsOf('server instructions per round trip')).toEqual([
+      ['socket.io', 'stomprtc', 'ws'],
+      ['socket.io', 'stomprtc', 'ws'],
+    ]);
     for (const result of run.cases) {
       for (const figure of Object.values(result.figures)) {
         expect(figure.value, result.case).toBeGreaterThan(0);
         expect(Number.isFinite(figure.value), result.case).toBe(true);
         expect(figure.runs, result.case).toHaveLength(1);
-        if (result.unit !== 'ms' && result.scenario !== 'sessions')
+        if (result.unit !== 'ms' && result.scenario !== 'sessions' && result.scenario !== 'instructions')
           expect(figure.p99Ms, result.case).toBeGreaterThan(0);
         if (result.scenario === 'sessions') {
           expect(Number.isFinite(figure.bytesPerSession), result.case).toBe(true);
@@ -61,5 +66,5 @@ describeWith(privateRabbitMqMissing(), 'benchmark suite smoke', () => {
     expect(markdown).toContain('| case | unit | ws | stomprtc | socket.io | web-stomp | stomprtc-relay |');
     expect(markdown).toContain('| fan-out 10 subs, 200 B | deliveries/s | ');
     expect(readFileSync(join(out, 'benchmarks.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
-  }, 240_000);
+  }, 480_000);
 });

@@ -1,0 +1,48 @@
+/**
+ * Counting a server's instructions with Valgrind's callgrind. Throughput on a shared machine swings
+ * by ±20 % within minutes; the instructions a server executes for the same work do not (two counts
+ * of one build agree within 0.5 %). The server starts with instrumentation off, so start-up and the
+ * untimed warm-up are not counted, and a scenario turns it on around the work it measures.
+ * Callgrind counts user space only: the kernel's share (the socket calls, the same for every
+ * server) is left out.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Valgrind's arguments before the program's. */
+export function callgrindArgs(outFile: string): string[] {
+  return [
+    '--tool=callgrind',
+    '--quiet',
+    '--instr-atstart=no',
+    // V8 writes machine code and patches it in place: Valgrind must look for changed code everywhere.
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${outFile}`,
+  ];
+}
+
+export async function setInstrumentation(pid: number, on: boolean): Promise<void> {
+  await run('callgrind_control', [`--instr=${on ? 'on' : 'off'}`, String(pid)]);
+}
+
+/** Dumps what was counted since start-up and returns its total (the `totals:` line). */
+export async function countedInstructions(pid: number, outFile: string): Promise<number> {
+  await run('callgrind_control', ['--dump', String(pid)]);
+  // A dump is written beside the out file, numbered: `<out>.1` for the first.
+  const dumps = (await readdir(dirname(outFile))).filter((name) => name.startsWith(`${basename(outFile)}.`));
+  if (dumps.length !== 1) throw new Error(`callgrind wrote ${dumps.length} dumps of pid ${pid}, not one`);
+  const text = await readFile(join(dirname(outFile), dumps[0]!), 'utf8');
+  const totals = /^totals: (\d+)/m.exec(text);
+  if (!totals) throw new Error(`no totals line in callgrind's dump of pid ${pid}`);
+  return Number(totals[1]);
+}
+
+/** Why counting cannot run here, or undefined when it can. */
+export function callgrindMissing(): string | undefined {
+  const probe = spawnSync('valgrind', ['--version'], { stdio: 'ignore' });
+  return probe.status === 0 ? undefined : 'valgrind is not installed (Debian package valgrind)';
+}
