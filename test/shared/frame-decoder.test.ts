@@ -197,6 +197,21 @@ describe('FrameDecoder: valid frames', () => {
     expect(Object.getPrototypeOf(Object.getPrototypeOf(headers))).toBe(null);
   });
 
+  it("copies from a Node Buffer too, whose slice() is a view: neither body nor a line carried over aliases the caller's chunk", () => {
+    const frames: StompFrame[] = [];
+    const decoder = new FrameDecoder({}, (f) => frames.push(f));
+    const first = Buffer.from('SEND\ndesti');
+    const second = Buffer.from('nation:/queue/a\n\nabc\0');
+    decoder.push(first);
+    first.fill(0x7a);
+    decoder.push(second);
+    second.fill(0x7a);
+    expect(frames[0]?.headers.destination).toBe('/queue/a');
+    expect(Array.from(frames[0]?.body ?? [])).toEqual([0x61, 0x62, 0x63]);
+    // Its own memory, not a window on the caller's.
+    expect(frames[0]?.body.byteLength).toBe(frames[0]?.body.buffer.byteLength);
+  });
+
   it("does not alias the caller's chunk in the body", () => {
     const frames: StompFrame[] = [];
     const chunk = bytes('SEND\n\nabc\0');

@@ -57,6 +57,15 @@ const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
 const NO_BODY = new Uint8Array(0);
 
 /**
+ * A copy of `view`'s octets. Not `view.slice()`: on a Node Buffer, slice() is a view of the same
+ * memory, and a body kept that way would hold the caller's whole chunk (a 64 KiB socket read for a
+ * 10-byte body parked in a queue) and change if the caller reused the chunk.
+ */
+function copyOf(view: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(view);
+}
+
+/**
  * Where the decoder is within the byte stream:
  * - `between-frames`: after a NUL or at the start; a lone LF here is a heart-beat.
  * - `command`: reading the command line (an empty line, i.e. CRLF, is a heart-beat too).
@@ -419,7 +428,7 @@ export class FrameDecoder {
     this.#frameBytes += tail.length;
     this.#checkFrameSize();
     this.#frameBytes++;
-    const body = this.#parts === undefined ? tail.slice() : this.#takeParts(tail);
+    const body = this.#parts === undefined ? copyOf(tail) : this.#takeParts(tail);
     this.#emit(body);
     return nul + 1;
   }
@@ -427,7 +436,7 @@ export class FrameDecoder {
   /** Keeps a copy: the caller may reuse its chunk once push returns. */
   #keep(part: Uint8Array): void {
     if (part.length === 0) return;
-    (this.#parts ??= []).push(part.slice());
+    (this.#parts ??= []).push(copyOf(part));
     this.#partsLength += part.length;
     this.#lastPartByte = part[part.length - 1] ?? -1;
   }
