@@ -57,12 +57,12 @@ const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
 const NO_BODY = new Uint8Array(0);
 
 /**
- * A copy of `view`'s octets. Not `view.slice()`: on a Node Buffer, slice() is a view of the same
- * memory, and a body kept that way would hold the caller's whole chunk (a 64 KiB socket read for a
- * 10-byte body parked in a queue) and change if the caller reused the chunk.
+ * A copy of `view`'s octets in memory of its own. Not `view.slice()`: on a Node Buffer, slice() is
+ * a view of the same memory, and a body kept that way would hold the caller's whole chunk (a 64 KiB
+ * socket read for a 10-byte body parked in a queue) and change if the caller reused the chunk.
  */
 function copyOf(view: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(view);
+  return new Uint8Array(view);
 }
 
 /**
