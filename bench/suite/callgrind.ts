@@ -1,14 +1,14 @@
 /**
  * Counting a server's instructions with Valgrind's callgrind. Throughput on a shared machine swings
- * by ±20 % within minutes; the instructions a server executes for the same work do not (two counts
- * of one build agree within 0.5 %). The server starts with instrumentation off, so start-up and the
- * untimed warm-up are not counted, and a scenario turns it on around the work it measures.
+ * by ±20 % within minutes; the instructions a server executes for the same work do not (the medians
+ * of two runs of one build agree within 0.5 %). The server starts with instrumentation off, so
+ * start-up and the untimed warm-up are not counted, and a scenario turns it on around the work it
+ * measures.
  * Callgrind counts user space only: the kernel's share (the socket calls, the same for every
  * server) is left out.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -29,15 +29,16 @@ export async function setInstrumentation(pid: number, on: boolean): Promise<void
   await run('callgrind_control', [`--instr=${on ? 'on' : 'off'}`, String(pid)]);
 }
 
-/** Dumps what was counted since start-up and returns its total (the `totals:` line). */
-export async function countedInstructions(pid: number, outFile: string): Promise<number> {
+/**
+ * Dumps what was counted since the last dump (or start-up) and returns its total (the `totals:`
+ * line); callgrind zeroes its counters at each dump. `dump` is this dump's number, from 1.
+ */
+export async function countedInstructions(pid: number, outFile: string, dump: number): Promise<number> {
   await run('callgrind_control', ['--dump', String(pid)]);
   // A dump is written beside the out file, numbered: `<out>.1` for the first.
-  const dumps = (await readdir(dirname(outFile))).filter((name) => name.startsWith(`${basename(outFile)}.`));
-  if (dumps.length !== 1) throw new Error(`callgrind wrote ${dumps.length} dumps of pid ${pid}, not one`);
-  const text = await readFile(join(dirname(outFile), dumps[0]!), 'utf8');
+  const text = await readFile(`${outFile}.${dump}`, 'utf8');
   const totals = /^totals: (\d+)/m.exec(text);
-  if (!totals) throw new Error(`no totals line in callgrind's dump of pid ${pid}`);
+  if (!totals) throw new Error(`no totals line in callgrind's dump ${dump} of pid ${pid}`);
   return Number(totals[1]);
 }
 

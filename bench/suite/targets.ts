@@ -203,6 +203,7 @@ export async function startServer(
   }
   const callgrindOut = callgrind ? join(mkdtempSync(join(tmpdir(), 'stomprtc-callgrind-')), 'out') : undefined;
   const { child, port } = await forkServer(target, serverEnv, callgrindOut);
+  let dumps = 0;
   const path = target === 'stomprtc' ? '/ws' : '';
   return {
     target,
@@ -214,7 +215,7 @@ export async function startServer(
           await setInstrumentation(child.pid!, true);
           await work();
           await setInstrumentation(child.pid!, false);
-          return countedInstructions(child.pid!, callgrindOut);
+          return countedInstructions(child.pid!, callgrindOut, ++dumps);
         }
       : notCounted(target),
     stop: async () => {
