@@ -59,17 +59,17 @@ export class SimpleBroker extends DispatchingBroker {
     const subscriptions = this.registry.ofDestination(destination);
     // A per-session queue with no subscriber has nobody who could ever read it (Spring's broker drops these too).
     if (subscriptions.length === 0 && isUserQueue(destination)) return;
-    const waiting = this.#queues.get(destination);
-    if (waiting === undefined || waiting.pending.length === 0) {
+    let queue = this.#queues.get(destination);
+    if (queue === undefined || queue.pending.length === 0) {
       // Nothing waits ahead of it: the next ready subscriber takes it now, as #drain would. A
       // queue with one subscriber (every /user queue) has no turn to keep, and needs no state.
       const subscription =
         subscriptions.length === 1
           ? this.#takes(subscriptions[0]!, message)
-          : this.#nextReady(waiting ?? this.#queue(destination), subscriptions, message);
+          : this.#nextReady((queue ??= this.#queue(destination)), subscriptions, message);
       if (subscription) return this.deliver(subscription, message, false);
     }
-    const queue = waiting ?? this.#queue(destination);
+    queue ??= this.#queue(destination);
     if (queue.pending.length >= this.limits.maxQueueDepth) {
       throw new StompRtcError(
         'QUEUE_FULL',

@@ -235,7 +235,7 @@ export class FrameDecoder {
         if (colon === -1) colon = at;
       } else if (octet === BACKSLASH) {
         backslash = true;
-      } else if (octet === NUL || octet === CR || octet >= NON_ASCII) {
+      } else if (octet === NUL || octet === CR) {
         return -1;
       }
     }
