@@ -5,8 +5,7 @@
  * scenario the send time that the body carries at BODY_STAMP_AT, so latency is measured in this one
  * process with one clock.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -106,14 +105,11 @@ function forkServer(
     // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops.
     ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
   ];
-  const options = { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as const };
+  const options = { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as StdioOptions };
   const child = callgrindOut
     ? // Valgrind runs node in its own process, so the IPC channel and the pid are the server's.
-      spawn('valgrind', [...callgrindArgs(callgrindOut), process.execPath, ...nodeArgs, script, kind], {
-        ...options,
-        stdio: [...options.stdio],
-      })
-    : fork(script, [kind], { ...options, execArgv: nodeArgs, stdio: [...options.stdio] });
+      spawn('valgrind', [...callgrindArgs(callgrindOut), process.execPath, ...nodeArgs, script, kind], options)
+    : fork(script, [kind], { ...options, execArgv: nodeArgs });
   return new Promise((resolve, reject) => {
     child.once('message', (message: { ready: number }) => resolve({ child, port: message.ready }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
