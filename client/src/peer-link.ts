@@ -194,6 +194,9 @@ export class PeerLink {
   /** Writes one frame; false when the channel is not open. */
   send(frame: string | Uint8Array): boolean {
     if (!this.channelOpen || !this.#peer) return false;
+    // Our phase learns of a closing channel an event late, and @roamhq/wrtc can crash the process
+    // on a write into one (see remoteLeaving()): the channel's own state is asked first.
+    if (this.#peer._channel?.readyState !== 'open') return false;
     try {
       this.#peer.send(frame);
       return true;
@@ -233,6 +236,18 @@ export class PeerLink {
     this.#early = undefined;
     this.#dropPeer();
     this.#enter({ name: 'no-webrtc', reason });
+  }
+
+  /**
+   * The remote said bye: it closes its peer connection any moment now. A write into a data channel
+   * whose far end is closing can crash @roamhq/wrtc (a segfault in RTCDataChannel::Send: 4 of 5
+   * processes that wrote while the far end closed, 40 tries each, died), so the link closes its
+   * side first and stays closed; what is still sent to the member goes over the relay.
+   */
+  remoteLeaving(): void {
+    if (this.#phase.name === 'destroyed' || this.#phase.name === 'no-webrtc') return;
+    this.#debug('the remote said bye; closing our side');
+    this.destroy();
   }
 
   /** A signal from the remote peer (our marker still on it, if it had one). */

@@ -462,6 +462,7 @@ export class RemotePeer {
         return;
       case 'bye':
         this.#saidBye = true;
+        this.link.remoteLeaving();
         this.#ctx.byeReceived(this);
         return;
     }

@@ -74,6 +74,13 @@ export class MemoryHub {
     this.#admit(member);
   }
 
+  /** Relays `body` to `to` as if `from` had sent it (what a member writes by itself, at a chosen moment). */
+  relayAs(from: Room, to: Room, body: string): void {
+    const sender = this.#memberOf(from);
+    const target = this.#memberOf(to);
+    later(() => target.inbound.relay(sender.id, body));
+  }
+
   /** The member vanishes from the server without a bye (a crash of its signaling). */
   crash(room: Room): void {
     const member = this.#memberOf(room);
