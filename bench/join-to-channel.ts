@@ -5,18 +5,25 @@
  *
  * "Join to channel" is measured at the later joiner of each link: from its session.join() call to
  * the link-state event that reports `p2p`. A room of n is joined one peer after another, so the
- * last joiner opens n-1 links at once.
+ * last joiner opens n-1 links at once. Each room size is measured twice: with every peer a process
+ * of its own (bench/p2p-peer.ts), as the members of a real room each run on their own machine, and
+ * with all peers in this one process, where the wrtc calls of all of them (several milliseconds
+ * each, synchronous on the event loop) queue behind each other.
  *
  * "Join to first message" (relay-first): a second member sends the moment its join() resolves, long
  * before any data channel exists; timed from that join() call to the delivery at the first member,
  * so it includes the end-to-end key agreement the relay path waits for. Each run is the median of
  * three such joins, each in a room of its own.
  */
+// Before anything makes a peer connection: @roamhq/wrtc can crash a process that closed some (see there).
+import '../test/helpers/wrtc-finalizers.js';
 import wrtc from '@roamhq/wrtc';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config.js';
 import { connect, type Session } from '../client/src/index.js';
+import type { PeerCommand, PeerReply } from './p2p-peer.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -77,6 +84,70 @@ async function roomRun(url: string, size: number, run: number): Promise<number[]
   return linkTimes;
 }
 
+/** A bench/p2p-peer.ts process, one command at a time. */
+class PeerProcess {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+
+  constructor() {
+    this.#child = fork(new URL('./p2p-peer.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+    this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
+  }
+
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** Joins and resolves with each link's join → p2p time; rejects if the process dies. */
+  join(url: string, room: string, name: string, links: number): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new Error(`bench peer ${name} exited (${signal ?? `code ${code}`}) while joining`));
+      this.#child.once('exit', onExit);
+      this.#child.once('message', (reply: PeerReply) => {
+        this.#child.off('exit', onExit);
+        resolve(reply.ev === 'joined' ? reply.linkMs : []);
+      });
+      this.#child.send({ cmd: 'join', url, room, name, links } satisfies PeerCommand);
+    });
+  }
+
+  /** Leaves; resolves once it has, or once the process died doing so. */
+  leave(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#child.once('message', () => resolve());
+      void this.#exited.then(resolve);
+      this.#child.send({ cmd: 'leave' } satisfies PeerCommand);
+    });
+  }
+
+  stop(): Promise<void> {
+    if (this.#child.connected) this.#child.disconnect();
+    return this.#exited;
+  }
+}
+
+/**
+ * @roamhq/wrtc can crash a process whose peers' connections close while it writes (upstream
+ * WonderInventions/node-webrtc#35 and kin). A peer that dies while it leaves has reported its
+ * times already: it is replaced, and counted here so the output says so.
+ */
+let peersLostOnLeave = 0;
+
+/** As roomRun, with each peer a process of its own. */
+async function roomRunInProcesses(url: string, peers: PeerProcess[], run: number): Promise<number[]> {
+  const linkTimes: number[] = [];
+  const room = `bench-processes-${peers.length}-${run}`;
+  for (const [i, peer] of peers.entries()) linkTimes.push(...(await peer.join(url, room, `peer-${i}`, i)));
+  await Promise.all(peers.map((peer) => peer.leave()));
+  for (const [i, peer] of peers.entries()) {
+    if (peer.running) continue;
+    peersLostOnLeave++;
+    peers[i] = new PeerProcess();
+  }
+  return linkTimes;
+}
+
 /** One join → first message, in a room of its own. */
 async function firstMessage(url: string, roomId: string): Promise<number> {
   const first = await connect(url, { wrtc });
@@ -101,15 +172,28 @@ for (let i = 0; i < RUNS; i++) baseline.push(await bareChannelMs());
 const baselineMs = median(baseline);
 
 const rooms: Record<string, unknown> = {};
-for (const size of [2, 6]) {
-  const perRun: number[] = [];
-  for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRun(url, size, run)));
+function record(label: string, perRun: number[]): void {
   const ms = median(perRun);
-  rooms[`${size} peers`] = {
+  rooms[label] = {
     joinToChannelMsMedian: Math.round(ms),
     runs: perRun.map(Math.round),
     ratioToBareChannel: Number((ms / baselineMs).toFixed(2)),
   };
+}
+for (const size of [2, 6]) {
+  const peers = Array.from({ length: size }, () => new PeerProcess());
+  try {
+    const perRun: number[] = [];
+    for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRunInProcesses(url, peers, run)));
+    record(`${size} peers, a process each`, perRun);
+  } finally {
+    await Promise.all(peers.map((peer) => peer.stop()));
+  }
+}
+for (const size of [2, 6]) {
+  const perRun: number[] = [];
+  for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRun(url, size, run)));
+  record(`${size} peers in one process`, perRun);
 }
 // The first run of a process pays its one-time costs (module set-up, JIT): untimed, as everywhere here.
 await firstMessage(url, 'bench-first-warm-up');
@@ -120,13 +204,22 @@ for (let run = 0; run < RUNS; run++) {
   firstMessageRuns.push(median(samples));
 }
 await app.close();
+if (peersLostOnLeave > 0)
+  console.error(`bench/join-to-channel: @roamhq/wrtc crashed ${peersLostOnLeave} peer(s) as they left`);
 const joinToFirstMessage = {
   msMedian: Number(median(firstMessageRuns).toFixed(1)),
   runs: firstMessageRuns.map((ms) => Number(ms.toFixed(1))),
 };
 console.log(
   JSON.stringify(
-    { bench: 'join-to-channel', runs: RUNS, bareChannelMsMedian: Math.round(baselineMs), rooms, joinToFirstMessage },
+    {
+      bench: 'join-to-channel',
+      runs: RUNS,
+      bareChannelMsMedian: Math.round(baselineMs),
+      rooms,
+      joinToFirstMessage,
+      peersLostOnLeave,
+    },
     null,
     2,
   ),

@@ -44,7 +44,8 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
       ['stomprtc-relay', 'web-stomp'],
       ['stomprtc-relay', 'web-stomp'],
     ]);
-    expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc']]);
+    // 2 and 6 peers, each a process of its own and all in one process.
+    expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc'], ['stomprtc'], ['stomprtc']]);
     expect(targetsOf('server instructions per round trip')).toEqual([
       ['socket.io', 'stomprtc', 'ws'],
       ['socket.io', 'stomprtc', 'ws'],
