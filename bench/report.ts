@@ -158,7 +158,7 @@ export function writeReport(run: BenchRun, dir: string): string {
     '  figure is their median (a window that a major collection falls into reads high). Unlike the',
     '  rates, the count does not move with the machine: the medians of two runs of one build agree',
     "  within 0.5 %. It is a cost, so the ratio is the baseline's count over the target's: above 1 is",
-    '  ahead.',
+    '  ahead. `npm run bench:profile -- signal` (or `relay`) shows where they go, function by function.',
     '',
     body,
     '',

@@ -4,6 +4,7 @@
  * median of the rounds. Every wait has a bound: a scenario that stops making progress fails
  * instead of hanging.
  */
+import { join } from 'node:path';
 import { connectClient, startServer, stampedBody, type Client, type Server, type TargetName } from './targets.js';
 
 /** One measured figure of one target: the medians over the rounds, and each round's value. */
@@ -179,7 +180,7 @@ const OFFER_BYTES = 1_200;
 const CANDIDATE_BYTES = 180;
 const CHAT_BYTES = 100;
 /** An exchange: offer → answer, then 5 candidates each way = 6 round trips, 12 messages. */
-const ROUND_TRIPS_PER_EXCHANGE = 6;
+export const ROUND_TRIPS_PER_EXCHANGE = 6;
 
 /** Pairs of peers in rooms of their own: peers[2i] and peers[2i + 1] share room `bench-<runId>-<i>`. */
 interface Pairs {
@@ -268,6 +269,8 @@ export async function roundTrips(
 export interface InstructionParams extends RoundTripParams {
   /** Untimed exchanges first, until V8 has optimised the hot paths (slower under Valgrind). */
   warmExchanges: number;
+  /** Keeps each server's dumps and JIT map in `<profileDir>/<target>/` (bench/profile.ts). */
+  profileDir?: string;
 }
 
 /** Counted windows per server; the figure is their median. */
@@ -281,10 +284,13 @@ const COUNTED_WINDOWS = 3;
  * had optimised, and the window pays for optimising it again.)
  */
 export async function instructions(targets: TargetName[], params: InstructionParams): Promise<CaseResult> {
-  const { pairs: count, exchanges, warmExchanges, path } = params;
+  const { pairs: count, exchanges, warmExchanges, path, profileDir } = params;
   const figures: Partial<Record<TargetName, Figure>> = {};
   for (const target of targets) {
-    const server = await startServer(target, { callgrind: true });
+    const server = await startServer(target, {
+      callgrind: true,
+      ...(profileDir ? { profileDir: join(profileDir, target) } : {}),
+    });
     try {
       const pairs = await connectPairs(server, count, path);
       await exchange(pairs, warmExchanges * ROUND_TRIPS_PER_EXCHANGE);

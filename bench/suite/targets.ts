@@ -7,10 +7,10 @@
  */
 import { execFile, fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { io as socketIoClient, type Socket } from 'socket.io-client';
 import { callgrindArgs, countedInstructions, setInstrumentation } from './callgrind.js';
@@ -85,6 +85,11 @@ export interface StartOptions {
   serverEnv?: Record<string, string>;
   /** Runs the server (ws, stomprtc or socket.io) under callgrind, for instructionsWhile(). */
   callgrind?: boolean;
+  /**
+   * With callgrind: keeps its dumps here (`out.<n>`, one per instructionsWhile()), and V8's map of
+   * the JIT code the server ran (`perf.map`), so that bench/profile.ts can name every function.
+   */
+  profileDir?: string;
 }
 
 function notCounted(target: TargetName): () => Promise<number> {
@@ -96,12 +101,15 @@ function forkServer(
   kind: string,
   env: Record<string, string>,
   callgrindOut?: string,
+  perfMap = false,
 ): Promise<{ child: ChildProcess; port: number }> {
   const script = new URL('./server-process.ts', import.meta.url).pathname;
   const nodeArgs = [
     '--import',
     'tsx',
     '--expose-gc',
+    // /tmp/perf-<pid>.map: where V8 put each JIT-compiled function, which callgrind knows only by address.
+    ...(perfMap ? ['--perf-basic-prof'] : []),
     // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops.
     ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
   ];
@@ -164,7 +172,7 @@ async function cpuMsOf(pids: number[]): Promise<number> {
 
 export async function startServer(
   target: TargetName,
-  { serverEnv = {}, callgrind = false }: StartOptions = {},
+  { serverEnv = {}, callgrind = false, profileDir }: StartOptions = {},
 ): Promise<Server> {
   if (callgrind && (target === 'web-stomp' || target === 'stomprtc-relay'))
     throw new Error(`${target}: RabbitMQ's instructions are not counted (callgrind runs node servers only)`);
@@ -197,8 +205,10 @@ export async function startServer(
       stop: async () => void (await Promise.all(nodes.map(({ child }) => stopChild(child)))),
     };
   }
-  const callgrindOut = callgrind ? join(mkdtempSync(join(tmpdir(), 'stomprtc-callgrind-')), 'out') : undefined;
-  const { child, port } = await forkServer(target, serverEnv, callgrindOut);
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const callgrindDir = callgrind ? (profileDir ?? mkdtempSync(join(tmpdir(), 'stomprtc-callgrind-'))) : undefined;
+  const callgrindOut = callgrindDir && join(callgrindDir, 'out');
+  const { child, port } = await forkServer(target, serverEnv, callgrindOut, callgrind && profileDir !== undefined);
   let dumps = 0;
   const path = target === 'stomprtc' ? '/ws' : '';
   return {
@@ -216,7 +226,10 @@ export async function startServer(
       : notCounted(target),
     stop: async () => {
       await stopChild(child);
-      if (callgrindOut) rmSync(dirname(callgrindOut), { recursive: true, force: true });
+      if (callgrindDir && profileDir) {
+        copyFileSync(`/tmp/perf-${child.pid}.map`, join(profileDir, 'perf.map'));
+        rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+      } else if (callgrindDir) rmSync(callgrindDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:profile -- [signal|relay] [--pairs N] [--top N] [--out DIR]`: where stomprtc's
+ * server spends the instructions of a round trip, beside a plain `ws` server doing the same work.
+ * It runs the round trips of the "server instructions per round trip" rows (bench/suite/scenarios.ts
+ * instructions()) with each server under callgrind, keeps the dumps and V8's map of the JIT code,
+ * and prints, per round trip, the functions by their own instructions (callees not included): first
+ * where stomprtc runs more than `ws`, then stomprtc's own top. The window read is the median of the
+ * three counted ones, as in the benchmark. Needs valgrind (Debian package valgrind).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { named, PerfMap, selfCosts } from './suite/callgrind-profile.js';
+import { callgrindMissing } from './suite/callgrind.js';
+import { instructions, ROUND_TRIPS_PER_EXCHANGE } from './suite/scenarios.js';
+import type { TargetName } from './suite/targets.js';
+
+const argv = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+};
+const path = argv[0] === 'relay' ? '/app/relay' : '/app/signal';
+const pairs = Number(option('pairs', '200'));
+const exchanges = Number(option('exchanges', '5'));
+const top = Number(option('top', '25'));
+const out = option('out', mkdtempSync(join(tmpdir(), 'stomprtc-profile-')));
+const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+const missing = callgrindMissing();
+if (missing) {
+  console.error(`bench/profile: cannot run: ${missing}`);
+  process.exit(2);
+}
+
+// stomprtc is measured from its compiled build, as in the benchmark.
+if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0) {
+  console.error('bench/profile: the build failed');
+  process.exit(1);
+}
+
+const targets: TargetName[] = ['ws', 'stomprtc'];
+const result = await instructions(targets, { pairs, exchanges, warmExchanges: 10, path, profileDir: out });
+const roundTrips = pairs * exchanges * ROUND_TRIPS_PER_EXCHANGE;
+
+/** The median window's cost per function, per round trip. */
+function perRoundTrip(target: TargetName): Map<string, number> {
+  const figure = result.figures[target]!;
+  const dump = figure.runs.indexOf(figure.value) + 1;
+  const dir = join(out, target);
+  const costs = named(
+    selfCosts(readFileSync(join(dir, `out.${dump}`), 'utf8')),
+    new PerfMap(readFileSync(join(dir, 'perf.map'), 'utf8')),
+    root,
+  );
+  return new Map([...costs].map(([name, cost]) => [name, cost / roundTrips]));
+}
+
+const ours = perRoundTrip('stomprtc');
+const base = perRoundTrip('ws');
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const row = (name: string) => {
+  const a = ours.get(name) ?? 0;
+  const b = base.get(name) ?? 0;
+  const difference = (a >= b ? '+' : '') + n(a - b);
+  return `${n(a).padStart(9)} ${n(b).padStart(9)} ${difference.padStart(9)}  ${name.slice(0, 110)}`;
+};
+const what = path === '/app/signal' ? 'signaling' : 'relay chat';
+console.log(
+  `${result.case}: ws ${n(result.figures.ws!.value)}, stomprtc ${n(result.figures.stomprtc!.value)}; dumps in ${out}`,
+);
+console.log(`\nWhere stomprtc runs more than ws, per ${what} round trip (stomprtc, ws, difference, function):`);
+const names = [...new Set([...ours.keys(), ...base.keys()])];
+const byDifference = names.sort(
+  (x, y) => (ours.get(y) ?? 0) - (base.get(y) ?? 0) - ((ours.get(x) ?? 0) - (base.get(x) ?? 0)),
+);
+for (const name of byDifference.slice(0, top)) console.log(row(name));
+console.log(`\nstomprtc's own top, per round trip (stomprtc, ws, difference, function):`);
+const byCost = [...ours.keys()].sort((x, y) => ours.get(y)! - ours.get(x)!);
+for (const name of byCost.slice(0, top)) console.log(row(name));
+process.exit(0);
