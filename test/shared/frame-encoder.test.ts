@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { frame } from '../../shared/src/stomp/frame.js';
-import { encodeFrame, HEARTBEAT_EOL } from '../../shared/src/stomp/frame-encoder.js';
+import { encodeFrame, HEARTBEAT_EOL, PLAIN_HEADER_NAMES } from '../../shared/src/stomp/frame-encoder.js';
+import { escapeHeader } from '../../shared/src/stomp/header-escape.js';
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
@@ -36,6 +37,12 @@ describe('encodeFrame', () => {
   it('writes binary bodies with NUL octets unchanged', () => {
     const out = encodeFrame(frame('SEND', {}, Uint8Array.of(0, 1, 0, 255)), '1.2');
     expect(Array.from(out)).toEqual([...new TextEncoder().encode('SEND\ncontent-length:4\n\n'), 0, 1, 0, 255, 0]);
+  });
+
+  it('skips the escape test only for names that escape to themselves in every version', () => {
+    for (const name of PLAIN_HEADER_NAMES) {
+      for (const version of ['1.0', '1.1', '1.2'] as const) expect(escapeHeader(name, version)).toBe(name);
+    }
   });
 
   it('escapes \\\\ \\n \\r \\c in names and values in 1.2', () => {
