@@ -1,7 +1,7 @@
 import { StompRtcError } from '../errors.js';
 import { canonicalCommand, UNESCAPED_COMMANDS } from './commands.js';
-import { ConstantStrings } from './constant-strings.js';
 import { createHeaders, textDecoder } from './frame.js';
+import { KNOWN_HEADER_NAMES } from './header-names.js';
 import type { StompCommand, StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { unescapeHeader } from './header-escape.js';
 import { DEFAULT_DECODER_LIMITS } from './limits.js';
@@ -15,32 +15,6 @@ const BACKSLASH = 0x5c;
 /** The first octet that is not ASCII. */
 const NON_ASCII = 0x80;
 const DECIMAL = /^[0-9]+$/;
-/**
- * Header names most frames carry: those of the STOMP 1.2 client frames, of the MESSAGE and RECEIPT
- * frames a relaying node reads from RabbitMQ, and of stomprtc's own destinations (docs/protocol.md).
- * A decoded name is replaced by its constant here (see #onHeader).
- */
-const KNOWN_HEADER_NAMES = new ConstantStrings([
-  'accept-version',
-  'ack',
-  'content-length',
-  'content-type',
-  'destination',
-  'heart-beat',
-  'host',
-  'id',
-  'login',
-  'passcode',
-  'receipt',
-  'transaction',
-  'message-id',
-  'receipt-id',
-  'subscription',
-  'display-name',
-  'from',
-  'room',
-  'to',
-]);
 /**
  * Where #readHead notes each line's end and first colon: shared by every decoder, as a head is read
  * in one synchronous call that runs no callback. A head of more lines is left to #readLine.

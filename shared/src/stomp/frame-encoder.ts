@@ -2,6 +2,7 @@ import { STOMP_COMMANDS, UNESCAPED_COMMANDS } from './commands.js';
 import { textEncoder } from './frame.js';
 import type { StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { escapeHeader } from './header-escape.js';
+import { KNOWN_HEADER_NAMES } from './header-names.js';
 
 /** A heart-beat: "a single end-of-line (EOL)" (§Heart-beating). Shared; do not write into it. */
 export const HEARTBEAT_EOL: Uint8Array = Uint8Array.of(0x0a);
@@ -44,39 +45,6 @@ export function encodeFrame(frame: StompFrame, version: StompVersion): Uint8Arra
 }
 
 /**
- * Header names of STOMP and of stomprtc's own frames. None holds a character that is escaped, so
- * their escape test (a RegExp run for each name of each frame, several per cent of what a relayed
- * message costs the server) is skipped.
- */
-export const PLAIN_HEADER_NAMES: ReadonlySet<string> = new Set([
-  'accept-version',
-  'ack',
-  'content-length',
-  'content-type',
-  'destination',
-  'display-name',
-  'from',
-  'heart-beat',
-  'host',
-  'id',
-  'login',
-  'message',
-  'message-id',
-  'passcode',
-  'receipt',
-  'receipt-id',
-  'redelivered',
-  'room',
-  'server',
-  'session',
-  'subscription',
-  'to',
-  'transaction',
-  'user-name',
-  'version',
-]);
-
-/**
  * The `name:value` lines of a frame's headers (content-length left out: the encoder writes the
  * true one), escaped as `version` and `command` require. Throws TypeError for a header the version
  * cannot represent.
@@ -92,7 +60,7 @@ export function headerLines(command: string, headers: StompHeaders, version: Sto
       checkRepresentable(command, version, name, value);
       lines += `${name}:${value}\n`;
     } else {
-      const wireName = PLAIN_HEADER_NAMES.has(name) ? name : escapeHeader(name, version);
+      const wireName = KNOWN_HEADER_NAMES.has(name) ? name : escapeHeader(name, version);
       lines += `${wireName}:${escapeHeader(value, version)}\n`;
     }
   }
