@@ -55,7 +55,11 @@ function cell(result: CaseResult, target: TargetName): string {
   const r = ratio(result, target);
   if (r !== undefined) parts.push(`**${r.toFixed(2)}×**`);
   if (figure.p99Ms !== undefined) parts.push(`p99 ${round(figure.p99Ms)} ms`);
-  if (figure.cpuUsPerOp !== undefined) parts.push(`cpu ${round(figure.cpuUsPerOp)} µs`);
+  if (figure.cpuUsPerOp !== undefined) {
+    const broker = figure.brokerCpuUsPerOp === undefined ? '' : ` (RabbitMQ ${round(figure.brokerCpuUsPerOp)})`;
+    parts.push(`cpu ${round(figure.cpuUsPerOp)} µs${broker}`);
+  }
+  if (figure.loadCpuUsPerOp !== undefined) parts.push(`load ${round(figure.loadCpuUsPerOp)} µs`);
   // Hundreds of sessions weigh less than the RSS moves between two readings: no figure, not a negative one.
   if (figure.bytesPerSession !== undefined)
     parts.push(figure.bytesPerSession > 0 ? `${(figure.bytesPerSession / 1000).toFixed(1)} kB/session` : 'RSS noise');
@@ -145,7 +149,10 @@ export function writeReport(run: BenchRun, dir: string): string {
     '  sessions weighed less than RSS moves between two readings).',
     "- cpu: the server's CPU time (user + system, all its threads; with RabbitMQ's node for web-stomp and",
     '  the relay, whose work it is) per delivery or round trip over the timed part, read from',
-    "  `/proc/<pid>/stat`: the server's own cost per message, apart from how fast the load generator goes.",
+    "  `/proc/<pid>/stat`: the server's own cost per message, apart from how fast the load generator goes;",
+    "  for stomprtc-relay, RabbitMQ's part is in brackets. load: the load generator's own CPU time per",
+    '  delivery or round trip. The load generator and the servers share the 2 cores, so no rate can pass',
+    '  2 s of CPU over the sum of cpu and load per operation.',
     '- P2P: join → open data channel, timed at the later joiner of each link, rooms joined one peer',
     '  after another (the last of 6 opens 5 links at once), with every peer a process of its own (as',
     '  the members of a real room run on machines of their own) and with all of them in one process,',

@@ -13,6 +13,13 @@ export interface Figure {
   p99Ms?: number;
   /** Server CPU time per delivery or round trip, in µs, over the timed part (see Server.cpuMs). */
   cpuUsPerOp?: number;
+  /** The part of cpuUsPerOp that is RabbitMQ's node, for the relay (see Server.brokerCpuMs). */
+  brokerCpuUsPerOp?: number;
+  /**
+   * The load generator's own CPU time per delivery or round trip, in µs. On a 2-core machine it
+   * shares the cores with the server: the rate cannot pass 2 s over this plus cpuUsPerOp.
+   */
+  loadCpuUsPerOp?: number;
   /** Server memory per session in bytes (sessions scenario). */
   bytesPerSession?: number;
   dropped?: number;
@@ -64,6 +71,28 @@ async function connectMany(count: number, connect: (i: number) => Promise<Client
  */
 const POLL_MS = 1;
 
+type CpuFigures = Pick<Figure, 'cpuUsPerOp' | 'brokerCpuUsPerOp' | 'loadCpuUsPerOp'>;
+
+/** CPU time from now on of the server, its broker and this load generator, per operation. */
+async function cpuMeter(server: Server): Promise<{ perOp(ops: number): Promise<CpuFigures> }> {
+  const serverMs = await server.cpuMs();
+  const brokerMs = await server.brokerCpuMs?.();
+  // User + system of every thread of this process, in µs.
+  const load = process.cpuUsage();
+  return {
+    async perOp(ops) {
+      const { user, system } = process.cpuUsage(load);
+      const brokerNow = await server.brokerCpuMs?.();
+      return {
+        cpuUsPerOp: ((await server.cpuMs()) - serverMs) * (1000 / ops),
+        brokerCpuUsPerOp:
+          brokerMs === undefined || brokerNow === undefined ? undefined : (brokerNow - brokerMs) * (1000 / ops),
+        loadCpuUsPerOp: (user + system) / ops,
+      };
+    },
+  };
+}
+
 /** Resolves when `done()` holds; rejects when `progress()` stays the same for STALL_MS. */
 async function until(done: () => boolean, progress: () => number, what: string): Promise<void> {
   let last = progress();
@@ -107,6 +136,8 @@ async function rounds(
       value: pick('value')!,
       p99Ms: pick('p99Ms'),
       cpuUsPerOp: pick('cpuUsPerOp'),
+      brokerCpuUsPerOp: pick('brokerCpuUsPerOp'),
+      loadCpuUsPerOp: pick('loadCpuUsPerOp'),
       bytesPerSession: pick('bytesPerSession'),
       dropped: runs.some((r) => r.dropped !== undefined) ? Math.max(...runs.map((r) => r.dropped ?? 0)) : undefined,
       runs: runs.map((r) => Math.round(r.value)),
@@ -146,7 +177,7 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
     const publish = async (count: number) => {
       latencies = new Float64Array(count * subscribers);
       received = 0;
-      const cpuBefore = await server.cpuMs();
+      const cpu = await cpuMeter(server);
       const start = performance.now();
       for (let sent = 0; sent < count;) {
         const end = Math.min(sent + window, count);
@@ -158,8 +189,7 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
         );
       }
       const seconds = (performance.now() - start) / 1000;
-      const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / received);
-      return { value: received / seconds, p99Ms: p99(latencies, received), cpuUsPerOp };
+      return { value: received / seconds, p99Ms: p99(latencies, received), ...(await cpu.perOp(received)) };
     };
     // A tenth of the run first, untimed: every target is measured warm, none by its start-up.
     await publish(Math.ceil(messages / 10));
@@ -258,12 +288,12 @@ export async function roundTrips(
     const pairs = await connectPairs(server, count, path);
     // One untimed exchange first: every target is measured warm (JIT, socket buffers), none by its start-up.
     await exchange(pairs, ROUND_TRIPS_PER_EXCHANGE);
-    const cpuBefore = await server.cpuMs();
+    const cpu = await cpuMeter(server);
     const { latencies, seconds } = await exchange(pairs, exchanges * ROUND_TRIPS_PER_EXCHANGE);
     const done = latencies.length;
-    const cpuUsPerOp = ((await server.cpuMs()) - cpuBefore) * (1000 / done);
+    const perOp = await cpu.perOp(done);
     closeAll(pairs);
-    return { value: done / seconds, p99Ms: p99(latencies, done), cpuUsPerOp };
+    return { value: done / seconds, p99Ms: p99(latencies, done), ...perOp };
   });
   return {
     scenario: path === '/app/signal' ? 'signaling' : 'relay-chat',

@@ -73,6 +73,8 @@ export interface Server {
   /** CPU time (user + system, every thread) its processes have used so far, in ms: RabbitMQ's node
    * counts for web-stomp and the relay, which put it to work. */
   cpuMs(): Promise<number>;
+  /** The part of cpuMs() that is RabbitMQ's node, for the relay: the rest is the two stomprtc nodes. */
+  brokerCpuMs?(): Promise<number>;
   /**
    * Instructions the server executes in user space while `work` runs, counted by callgrind; only
    * for a server started with `{ callgrind: true }`.
@@ -195,12 +197,14 @@ export async function startServer(
     if (!rabbit) throw new Error('stomprtc-relay needs the private RabbitMQ node that bench/run.ts starts');
     const env = { ...serverEnv, BENCH_SERVER_BROKER_RELAY_URL: rabbit.stompUrl };
     const nodes = await Promise.all([forkServer('stomprtc', env), forkServer('stomprtc', env)]);
-    const pids = [...nodes.map(({ child }) => child.pid!), await rabbitPid(rabbit.nodeName)];
+    const brokerPid = await rabbitPid(rabbit.nodeName);
+    const pids = [...nodes.map(({ child }) => child.pid!), brokerPid];
     return {
       target,
       urls: nodes.map(({ port }) => `ws://127.0.0.1:${port}/ws`),
       memory: async () => memoryOf(nodes[0].child),
       cpuMs: () => cpuMsOf(pids),
+      brokerCpuMs: () => cpuMsOf([brokerPid]),
       instructionsWhile: notCounted(target),
       stop: async () => void (await Promise.all(nodes.map(({ child }) => stopChild(child)))),
     };

@@ -44,6 +44,12 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
       ['stomprtc-relay', 'web-stomp'],
       ['stomprtc-relay', 'web-stomp'],
     ]);
+    // The relay's CPU is split: RabbitMQ's node is part of it, the two stomprtc nodes the rest.
+    for (const relayed of run.cases.filter((c) => c.figures['stomprtc-relay'])) {
+      const { cpuUsPerOp, brokerCpuUsPerOp } = relayed.figures['stomprtc-relay']!;
+      expect(brokerCpuUsPerOp, relayed.case).toBeGreaterThanOrEqual(0);
+      expect(brokerCpuUsPerOp, relayed.case).toBeLessThanOrEqual(cpuUsPerOp!);
+    }
     // 2 and 6 peers, each a process of its own and all in one process.
     expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc'], ['stomprtc'], ['stomprtc']]);
     expect(targetsOf('server instructions per round trip')).toEqual([
@@ -55,8 +61,10 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
         expect(figure.value, result.case).toBeGreaterThan(0);
         expect(Number.isFinite(figure.value), result.case).toBe(true);
         expect(figure.runs, result.case).toHaveLength(result.scenario === 'instructions' ? 3 : 1);
-        if (result.unit !== 'ms' && result.scenario !== 'sessions' && result.scenario !== 'instructions')
+        if (result.unit !== 'ms' && result.scenario !== 'sessions' && result.scenario !== 'instructions') {
           expect(figure.p99Ms, result.case).toBeGreaterThan(0);
+          expect(figure.loadCpuUsPerOp, result.case).toBeGreaterThan(0);
+        }
         if (result.scenario === 'sessions') {
           expect(Number.isFinite(figure.bytesPerSession), result.case).toBe(true);
           expect(figure.dropped, result.case).toBe(0);
@@ -66,6 +74,7 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
     const markdown = readFileSync(join(out, 'benchmarks.md'), 'utf8');
     expect(markdown).toContain('| case | unit | ws | stomprtc | socket.io | web-stomp | stomprtc-relay |');
     expect(markdown).toContain('| fan-out 10 subs, 200 B | deliveries/s | ');
+    expect(markdown).toMatch(/ load [0-9.]+ µs/);
     expect(readFileSync(join(out, 'benchmarks.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
   }, 480_000);
 });
