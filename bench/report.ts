@@ -123,6 +123,40 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * A run of some scenarios replaces their cases in the earlier run's, each in its place, and keeps
+ * the others with the date they were measured. A case is known by its name without the parenthesis
+ * some names end with (a figure of the run). Without an earlier run, `fresh` as it is, dated.
+ */
+export function mergeRun(earlier: BenchRun | undefined, fresh: BenchRun): BenchRun {
+  const caseKey = (name: string) => name.replace(/ \(.*\)$/, '');
+  const measured = fresh.cases.map((c) => ({ ...c, measuredAt: fresh.date }));
+  const cases = (earlier?.cases ?? []).map(
+    (c) => measured.find((m) => caseKey(m.case) === caseKey(c.case)) ?? { measuredAt: earlier!.date, ...c },
+  );
+  cases.push(...measured.filter((m) => !cases.includes(m)));
+  return { ...fresh, cases };
+}
+
+/**
+ * Which rows come from which run, when a run of some scenarios kept the rest of an earlier one: the
+ * run most rows come from, then each other run with its rows.
+ */
+function provenance(run: BenchRun): string[] {
+  const byDate = new Map<string, string[]>();
+  for (const c of run.cases) {
+    const date = c.measuredAt ?? run.date;
+    byDate.set(date, [...(byDate.get(date) ?? []), c.case]);
+  }
+  if (byDate.size < 2) return [];
+  const [main, ...others] = [...byDate].sort((a, b) => b[1].length - a[1].length);
+  return [
+    `The rows come from ${byDate.size} runs: ${main![0]}, but for these:`,
+    ...others.map(([date, cases]) => `- ${date}: ${cases.join('; ')}`),
+    '',
+  ];
+}
+
 /** Writes benchmarks.md and benchmarks.svg into `dir`; returns the table. */
 export function writeReport(run: BenchRun, dir: string): string {
   const body = table(run);
@@ -170,6 +204,7 @@ export function writeReport(run: BenchRun, dir: string): string {
     "  within 0.5 %. It is a cost, so the ratio is the baseline's count over the target's: above 1 is",
     '  ahead. `npm run bench:profile -- signal` (or `relay`) shows where they go, function by function.',
     '',
+    ...provenance(run),
     body,
     '',
     ...(run.failures.length > 0

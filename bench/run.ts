@@ -24,7 +24,7 @@ import { callgrindMissing } from './suite/callgrind.js';
 import type { CaseResult } from './suite/scenarios.js';
 import type { ScenarioSpec } from './suite/scenario-process.js';
 import type { TargetName } from './suite/targets.js';
-import { writeReport, type BenchRun } from './report.js';
+import { mergeRun, writeReport, type BenchRun } from './report.js';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -268,23 +268,16 @@ try {
 
 const dir = outDir ?? 'bench/results';
 mkdirSync(dir, { recursive: true });
-// A run of some scenarios replaces their cases in the latest results and keeps the others. A case
-// is known by its name without the parenthesis some names end with (a figure of the run).
 const latest = join(dir, 'latest.json');
-const caseKey = (name: string) => name.replace(/ \(.*\)$/, '');
-const kept =
-  only.length > 0 && existsSync(latest)
-    ? (JSON.parse(readFileSync(latest, 'utf8')) as BenchRun).cases.filter(
-        (c) => !results.some((r) => caseKey(r.case) === caseKey(c.case)),
-      )
-    : [];
-const run: BenchRun = {
+const earlier =
+  only.length > 0 && existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as BenchRun) : undefined;
+const run = mergeRun(earlier, {
   date: new Date().toISOString(),
   smoke,
   node: process.version,
-  cases: [...kept, ...results],
+  cases: results,
   failures,
-};
+});
 if (!smoke) writeFileSync(join(dir, `${run.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
 const table = writeReport(run, outDir ?? 'docs');

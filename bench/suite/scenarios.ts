@@ -39,6 +39,8 @@ export interface CaseResult {
   /** The figure is a cost (instructions): a target is ahead of the baseline below it, not above. */
   lowerIsBetter?: boolean;
   figures: Partial<Record<TargetName, Figure>>;
+  /** When the case was measured: a run of some scenarios keeps the other cases of an earlier one. */
+  measuredAt?: string;
 }
 
 /** A scenario stops with an error when nothing arrives for this long. */
