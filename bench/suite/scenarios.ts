@@ -72,13 +72,6 @@ async function connectMany(count: number, connect: (i: number) => Promise<Client
   return clients;
 }
 
-/**
- * How often `until` looks at its condition. A timer, not setImmediate: a load generator that polls
- * on every turn of its event loop never sleeps, and on this 2-core machine it would take from the
- * server under test the CPU that its kernel work and V8's helper threads need.
- */
-const POLL_MS = 1;
-
 type CpuFigures = Pick<Figure, 'cpuUsPerOp' | 'brokerCpuUsPerOp' | 'loadCpuUsPerOp'>;
 
 /** CPU time from now on of the server, its broker and this load generator, per operation. */
@@ -101,19 +94,46 @@ async function cpuMeter(server: Server): Promise<{ perOp(ops: number): Promise<C
   };
 }
 
-/** Resolves when `done()` holds; rejects when `progress()` stays the same for STALL_MS. */
-async function until(done: () => boolean, progress: () => number, what: string): Promise<void> {
-  let last = progress();
-  let lastChange = performance.now();
-  while (!done()) {
-    await new Promise((r) => setTimeout(r, POLL_MS));
-    const now = progress();
-    if (now !== last) {
-      last = now;
-      lastChange = performance.now();
-    } else if (performance.now() - lastChange > STALL_MS) {
-      throw new Error(`${what}: no progress for ${STALL_MS} ms (${now} so far)`);
-    }
+/**
+ * Deliveries counted as they come, and waits for the count to reach a mark. A wait ends in the
+ * delivery that reaches it, and the load generator sleeps until then: polling on setImmediate held
+ * a core the server under test shares, and a timer added up to its period to every fan-out window.
+ */
+class DeliveryCount {
+  value = 0;
+  #mark = Infinity;
+  #reached: (() => void) | undefined;
+
+  add(): number {
+    const index = this.value++;
+    if (this.value >= this.#mark) this.#reached!();
+    return index;
+  }
+
+  /** Resolves when the count reaches `mark`; rejects after a whole STALL_MS with no delivery. */
+  reach(mark: number, what: string): Promise<void> {
+    if (this.value >= mark) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let seen = this.value;
+      const stall = setInterval(() => {
+        if (this.value === seen) {
+          this.#stop(stall);
+          reject(new Error(`${what}: no progress for ${STALL_MS} ms (${this.value} so far)`));
+        }
+        seen = this.value;
+      }, STALL_MS);
+      this.#mark = mark;
+      this.#reached = () => {
+        this.#stop(stall);
+        resolve();
+      };
+    });
+  }
+
+  #stop(stall: ReturnType<typeof setInterval>): void {
+    clearInterval(stall);
+    this.#mark = Infinity;
+    this.#reached = undefined;
   }
 }
 
@@ -174,10 +194,10 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
   const figures = await rounds(targets, roundCount, async (server) => {
     const topic = `bench-${Math.random().toString(36).slice(2, 8)}`;
     let latencies = new Float64Array(0);
-    let received = 0;
+    let received = new DeliveryCount();
     const clients = await connectMany(subscribers, async (i) => {
       const client = await connectClient(server, { node: i });
-      client.onTopic((sentAt) => (latencies[received++] = performance.now() - sentAt));
+      client.onTopic((sentAt) => (latencies[received.add()] = performance.now() - sentAt));
       await client.subscribe(topic);
       return client;
     });
@@ -185,20 +205,17 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
     /** Publishes `count` messages in windows; the figures of the whole. */
     const publish = async (count: number) => {
       latencies = new Float64Array(count * subscribers);
-      received = 0;
+      received = new DeliveryCount();
       const cpu = await cpuMeter(server);
       const start = performance.now();
       for (let sent = 0; sent < count;) {
         const end = Math.min(sent + window, count);
         for (; sent < end; sent++) publisher.publish(topic, body());
-        await until(
-          () => received >= end * subscribers,
-          () => received,
-          'fan-out',
-        );
+        await received.reach(end * subscribers, 'fan-out');
       }
       const seconds = (performance.now() - start) / 1000;
-      return { value: received / seconds, p99Ms: p99(latencies, received), ...(await cpu.perOp(received)) };
+      const deliveries = received.value;
+      return { value: deliveries / seconds, p99Ms: p99(latencies, deliveries), ...(await cpu.perOp(deliveries)) };
     };
     // A tenth of the run first, untimed: every target is measured warm, none by its start-up.
     await publish(Math.ceil(messages / 10));
@@ -256,7 +273,7 @@ async function exchange(pairs: Pairs, tripsPerPair: number): Promise<{ latencies
   const first = signaling ? OFFER_BYTES : CHAT_BYTES;
   const rest = signaling ? CANDIDATE_BYTES : CHAT_BYTES;
   const latencies = new Float64Array(count * tripsPerPair);
-  let done = 0;
+  const done = new DeliveryCount();
   for (let pair = 0; pair < count; pair++) {
     const a = peers[pair * 2]!;
     const b = peers[pair * 2 + 1]!;
@@ -268,17 +285,13 @@ async function exchange(pairs: Pairs, tripsPerPair: number): Promise<{ latencies
     // B answers with the stamp of what it got: the answer's stamp is A's send time.
     b.onDirect((sentAt) => b.direct(a, room, stampedAt(rest, sentAt)));
     a.onDirect((sentAt) => {
-      latencies[done++] = performance.now() - sentAt;
+      latencies[done.add()] = performance.now() - sentAt;
       if (++trips < tripsPerPair) send();
     });
     queueMicrotask(send);
   }
   const start = performance.now();
-  await until(
-    () => done >= count * tripsPerPair,
-    () => done,
-    'round trips',
-  );
+  await done.reach(count * tripsPerPair, 'round trips');
   return { latencies, seconds: (performance.now() - start) / 1000 };
 }
 
