@@ -16,6 +16,7 @@
  * --quick: a shorter switching run (600 each way at 30/s, one 8 s and one 45 s cut, two drops).
  * Exits 1 when any message was lost or duplicated.
  */
+import { parseArgs } from 'node:util';
 import { netnsUnavailableReason } from '../test/helpers/netns.js';
 import { coturnUnavailableReason } from '../test/helpers/coturn.js';
 import {
@@ -26,14 +27,11 @@ import {
   type World,
 } from '../test/helpers/fallback-world.js';
 
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(`--${name}`);
-const option = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? Number(argv[i + 1]) : fallback;
-};
-const runs = option('runs', 5);
-const quick = flag('quick');
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } },
+});
+const runs = Number(values.runs);
+const quick = values.quick;
 
 const unavailable = (await netnsUnavailableReason()) ?? (await coturnUnavailableReason());
 if (unavailable) {

@@ -1,6 +1,7 @@
 /**
- * `npm run bench:profile -- [signal|relay] [--pairs N] [--top N] [--out DIR]`: where stomprtc's
- * server spends the instructions of a round trip, beside a plain `ws` server doing the same work.
+ * `npm run bench:profile -- [signal|relay] [--pairs N] [--exchanges N] [--top N] [--out DIR]`:
+ * where stomprtc's server spends the instructions of a round trip, beside a plain `ws` server doing
+ * the same work.
  * It runs the round trips of the "server instructions per round trip" rows (bench/suite/scenarios.ts
  * instructions()) with each server under callgrind, keeps the dumps and V8's map of the JIT code,
  * and prints, per round trip, the functions by their own instructions (callees not included): first
@@ -12,21 +13,26 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { named, PerfMap, selfCosts } from './suite/callgrind-profile.js';
 import { callgrindMissing } from './suite/callgrind.js';
 import { instructions, ROUND_TRIPS_PER_EXCHANGE } from './suite/scenarios.js';
 import type { TargetName } from './suite/targets.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
-};
-const path = argv[0] === 'relay' ? '/app/relay' : '/app/signal';
-const pairs = Number(option('pairs', '200'));
-const exchanges = Number(option('exchanges', '5'));
-const top = Number(option('top', '25'));
-const out = option('out', mkdtempSync(join(tmpdir(), 'stomprtc-profile-')));
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    pairs: { type: 'string', default: '200' },
+    exchanges: { type: 'string', default: '5' },
+    top: { type: 'string', default: '25' },
+    out: { type: 'string' },
+  },
+});
+const path = positionals[0] === 'relay' ? '/app/relay' : '/app/signal';
+const pairs = Number(values.pairs);
+const exchanges = Number(values.exchanges);
+const top = Number(values.top);
+const out = values.out ?? mkdtempSync(join(tmpdir(), 'stomprtc-profile-'));
 const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 const missing = callgrindMissing();
