@@ -24,6 +24,7 @@ describe('when a link starts', () => {
     rooms.push(ann);
     const received = record(ann);
     const bob = trackedWrtc();
+    const joinedAt = performance.now();
     const joiner = hub.join('start', 'bob', { wrtc: bob.impl });
     rooms.push(joiner);
     const atSecured: number[] = [];
@@ -33,8 +34,12 @@ describe('when a link starts', () => {
 
     await waitFor(() => received.length === 1, 10_000, 'the first message');
     await waitFor(() => allDirect([ann, joiner]), 10_000, 'the data channel');
-    expect(atSecured).toEqual([0]);
+    expect(atSecured).toHaveLength(1);
     expect(bob.madeAt).toHaveLength(1);
+    // Whichever comes first starts it: on a loaded machine (CI runs test files side by side) the key
+    // agreement can take longer than LINK_START_DELAY_MS, and then the timer starts the link, not
+    // anything earlier. Timers may fire a millisecond early against performance.now().
+    if (atSecured[0] !== 0) expect(bob.madeAt[0]! - joinedAt).toBeGreaterThanOrEqual(LINK_START_DELAY_MS - 1);
     expect(hub.relayFrames).toBeGreaterThan(0);
     expect(received[0]!.data).toBe('first');
   });
