@@ -16,9 +16,10 @@ export interface BenchRun {
   failures: string[];
 }
 
-const ORDER: TargetName[] = ['ws', 'stomprtc', 'socket.io', 'web-stomp', 'stomprtc-relay'];
+const ORDER: TargetName[] = ['ws', 'stomp-floor', 'stomprtc', 'socket.io', 'web-stomp', 'stomprtc-relay'];
 const COLOURS: Record<TargetName, string> = {
   ws: '#888888',
+  'stomp-floor': '#bcbd22',
   stomprtc: '#1f77b4',
   'socket.io': '#2ca02c',
   'web-stomp': '#ff7f0e',
@@ -175,7 +176,11 @@ export function writeReport(run: BenchRun, dir: string): string {
     '- **ws**: a plain `ws` server doing the same work (a broadcast loop over the subscribers of a topic,',
     '  a forward by socket id); **socket.io**: Socket.IO 4 rooms, websocket transport; **web-stomp**:',
     '  RabbitMQ Web-STOMP on a private node of the run; **stomprtc-relay**: two stomprtc nodes relaying',
-    '  through that RabbitMQ node (subscribers and peers split across both), against Web-STOMP.',
+    '  through that RabbitMQ node (subscribers and peers split across both), against Web-STOMP;',
+    '  **stomp-floor** (round trips only): the least a STOMP server can do, a plain `ws` server that reads',
+    "  the load generator's STOMP frames and sends back the very frames stomprtc sends, with no checks, no",
+    '  rooms and no parsing beyond what routing needs. Its distance from ws is the cost of STOMP on the',
+    "  wire; stomprtc's distance from it is the cost of stomprtc's own work.",
     '- Fan-out: one publisher, windows of messages, the next window when every subscriber has the last;',
     '  p99 is publish-to-delivery. Signaling: pairs in rooms of their own, offer, answer and 10',
     '  candidates (6 round trips) through `/app/signal`, all pairs at once. Relay chat: the same ping-pong',

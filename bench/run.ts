@@ -79,7 +79,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
       name: `signaling-${pairs}`,
       spec: {
         kind: 'roundtrip',
-        targets: all(pairs * 2),
+        targets: [...all(pairs * 2), 'stomp-floor'],
         rounds: ROUNDS,
         params: { pairs, exchanges: smoke ? 1 : 3, path: '/app/signal' },
       },
@@ -89,7 +89,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
     name: 'relay-chat',
     spec: {
       kind: 'roundtrip',
-      targets: ['ws', 'stomprtc', 'socket.io'],
+      targets: [...local, 'stomp-floor'],
       rounds: ROUNDS,
       params: { pairs: smoke ? 5 : 1_000, exchanges: smoke ? 1 : 3, path: '/app/relay' },
     },
@@ -101,7 +101,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
         name: `instructions-${path === '/app/signal' ? 'signaling' : 'relay-chat'}`,
         spec: {
           kind: 'instructions',
-          targets: ['ws', 'stomprtc', 'socket.io'],
+          targets: [...local, 'stomp-floor'],
           rounds: 1,
           params: { pairs: smoke ? 5 : 200, exchanges: smoke ? 1 : 5, warmExchanges: smoke ? 1 : 10, path },
         },

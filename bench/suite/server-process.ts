@@ -7,6 +7,7 @@
  * The plain `ws` and Socket.IO servers do the same work the benchmark asks of stomprtc, the way a
  * user would write it: subscribe a socket to a topic, broadcast a published payload to every
  * subscriber of the topic, forward a direct message to one socket by id with the sender's id.
+ * `stomp-floor` forwards direct messages as STOMP frames, with nothing else a STOMP server does.
  */
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
@@ -28,7 +29,7 @@ async function compiledServer(): Promise<{ buildApp: typeof BuildApp; loadConfig
   return { buildApp, loadConfig };
 }
 
-type Kind = 'stomprtc' | 'ws' | 'socket.io';
+type Kind = 'stomprtc' | 'ws' | 'socket.io' | 'stomp-floor';
 
 /** Throughput runs lift the per-session rate limit: the benchmark measures the broker, not the throttle. */
 const UNTHROTTLED = { SEND_RATE_PER_S: '100000000', SEND_BURST: '100000000' };
@@ -92,6 +93,56 @@ async function plainWs(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * The least a STOMP server can do for a round trip: it puts on the wire the very frames stomprtc
+ * sends (the same headers, ids of the same length) and reads the frames the load generator sends,
+ * but checks nothing, keeps no rooms and parses only what routing needs. What separates it from
+ * plain `ws` is STOMP's bytes on the wire; what separates stomprtc from it is stomprtc's own work.
+ */
+async function stompFloor(): Promise<number> {
+  const server = createServer();
+  const wss = new WebSocketServer({ server, handleProtocols: () => 'v12.stomp' });
+  const byId = new Map<string, { ws: WebSocket; direct: string }>();
+  let next = 0;
+  let messages = 0;
+  const header = (frame: string, name: string) => {
+    const at = frame.indexOf(`\n${name}:`);
+    return at === -1 ? undefined : frame.slice(at + name.length + 2, frame.indexOf('\n', at + 1));
+  };
+  wss.on('connection', (ws) => {
+    const id = (++next).toString(36).padStart(16, '0');
+    const self = { ws, direct: '' };
+    byId.set(id, self);
+    ws.on('message', (data: Buffer) => {
+      const headEnd = data.indexOf('\n\n');
+      const frame = data.toString('latin1', 0, headEnd + 1);
+      if (frame.startsWith('SEND\n')) {
+        const to = byId.get(header(frame, 'to')!);
+        if (!to) return;
+        const body = data.subarray(headEnd + 2, data.length - 1);
+        const destination = header(frame, 'destination') === '/app/signal' ? 'signal' : 'relay';
+        const head =
+          `MESSAGE\ndestination:/user/queue/${destination}\nsubscription:${to.direct}\n` +
+          `message-id:fc8e4f0e-${(messages++).toString(36)}\nfrom:${id}\nroom:${header(frame, 'room')}\n` +
+          `content-type:application/json\ncontent-length:${body.length}\n\n`;
+        to.ws.send(Buffer.concat([Buffer.from(head, 'latin1'), data.subarray(headEnd + 2)]), { binary: false });
+      } else if (frame.startsWith('SUBSCRIBE\n')) {
+        const destination = header(frame, 'destination')!;
+        if (destination.startsWith('/user/queue/')) self.direct = header(frame, 'id')!;
+        const receipt = header(frame, 'receipt');
+        if (receipt) ws.send(`RECEIPT\nreceipt-id:${receipt}\n\n\0`);
+        if (destination.startsWith('/topic/room/'))
+          ws.send(`MESSAGE\ndestination:${destination}\nsubscription:r\nmessage-id:room-1\ncontent-length:2\n\n{}\0`);
+      } else if (frame.startsWith('CONNECT\n')) {
+        ws.send(`CONNECTED\nversion:1.2\nheart-beat:0,0\nsession:${id}\nuser-name:${id}\n\n\0`);
+      }
+    });
+    ws.on('close', () => byId.delete(id));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
 /** Rooms are Socket.IO rooms; a direct message goes to the addressee's own room, its socket id. */
 async function socketIo(): Promise<number> {
   const server = createServer();
@@ -105,7 +156,12 @@ async function socketIo(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const starters: Record<Kind, () => Promise<number>> = { stomprtc, ws: plainWs, 'socket.io': socketIo };
+const starters: Record<Kind, () => Promise<number>> = {
+  stomprtc,
+  ws: plainWs,
+  'socket.io': socketIo,
+  'stomp-floor': stompFloor,
+};
 const kind = process.argv[2] as Kind;
 const port = await starters[kind]();
 

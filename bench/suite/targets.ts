@@ -15,7 +15,7 @@ import { WebSocket } from 'ws';
 import { io as socketIoClient, type Socket } from 'socket.io-client';
 import { callgrindArgs, countedInstructions, setInstrumentation } from './callgrind.js';
 
-export type TargetName = 'stomprtc' | 'ws' | 'socket.io' | 'web-stomp' | 'stomprtc-relay';
+export type TargetName = 'stomprtc' | 'ws' | 'socket.io' | 'web-stomp' | 'stomprtc-relay' | 'stomp-floor';
 
 /** What the bench runner hands down: the private RabbitMQ node of this run, when there is one. */
 interface RabbitEnv {

@@ -34,8 +34,8 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
       ['socket.io', 'stomprtc', 'web-stomp', 'ws'],
       ['socket.io', 'stomprtc', 'web-stomp', 'ws'],
     ]);
-    expect(targetsOf('signaling')).toEqual([['socket.io', 'stomprtc', 'web-stomp', 'ws']]);
-    expect(targetsOf('relay chat')).toEqual([['socket.io', 'stomprtc', 'ws']]);
+    expect(targetsOf('signaling')).toEqual([['socket.io', 'stomp-floor', 'stomprtc', 'web-stomp', 'ws']]);
+    expect(targetsOf('relay chat')).toEqual([['socket.io', 'stomp-floor', 'stomprtc', 'ws']]);
     expect(targetsOf('sessions')).toEqual([
       ['socket.io', 'stomprtc', 'ws'],
       ['stomprtc', 'web-stomp', 'ws'],
@@ -53,8 +53,8 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
     // 2 and 6 peers, each a process of its own and all in one process.
     expect(targetsOf('P2P join → open channel')).toEqual([['stomprtc'], ['stomprtc'], ['stomprtc'], ['stomprtc']]);
     expect(targetsOf('server instructions per round trip')).toEqual([
-      ['socket.io', 'stomprtc', 'ws'],
-      ['socket.io', 'stomprtc', 'ws'],
+      ['socket.io', 'stomp-floor', 'stomprtc', 'ws'],
+      ['socket.io', 'stomp-floor', 'stomprtc', 'ws'],
     ]);
     for (const result of run.cases) {
       for (const [target, figure] of Object.entries(result.figures)) {
@@ -74,7 +74,9 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
       }
     }
     const markdown = readFileSync(join(out, 'benchmarks.md'), 'utf8');
-    expect(markdown).toContain('| case | unit | ws | stomprtc | socket.io | web-stomp | stomprtc-relay |');
+    expect(markdown).toContain(
+      '| case | unit | ws | stomp-floor | stomprtc | socket.io | web-stomp | stomprtc-relay |',
+    );
     expect(markdown).toContain('| fan-out 10 subs, 200 B | deliveries/s | ');
     expect(markdown).toMatch(/ load [0-9.]+ µs/);
     expect(readFileSync(join(out, 'benchmarks.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<rect [\s\S]*<\/svg>\n$/);
