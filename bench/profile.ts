@@ -1,7 +1,8 @@
 /**
- * `npm run bench:profile -- [signal|relay] [--pairs N] [--exchanges N] [--top N] [--out DIR]`:
- * where stomprtc's server spends the instructions of a round trip, beside a plain `ws` server doing
- * the same work.
+ * `npm run bench:profile -- [signal|relay] [--against ws|stomp-floor] [--pairs N] [--exchanges N]
+ * [--top N] [--out DIR]`: where stomprtc's server spends the instructions of a round trip, beside a
+ * plain `ws` server doing the same work (default), or beside `stomp-floor`, which puts the same STOMP
+ * frames on the wire and does nothing else (bench/suite/server-process.ts).
  * It runs the round trips of the "server instructions per round trip" rows (bench/suite/scenarios.ts
  * instructions()) with each server under callgrind, keeps the dumps and V8's map of the JIT code,
  * and prints, per round trip, the functions by their own instructions (callees not included): first
@@ -25,6 +26,7 @@ const { values, positionals } = parseArgs({
     pairs: { type: 'string', default: '200' },
     exchanges: { type: 'string', default: '5' },
     top: { type: 'string', default: '25' },
+    against: { type: 'string', default: 'ws' },
     out: { type: 'string' },
   },
 });
@@ -33,6 +35,11 @@ const pairs = Number(values.pairs);
 const exchanges = Number(values.exchanges);
 const top = Number(values.top);
 const out = values.out ?? mkdtempSync(join(tmpdir(), 'stomprtc-profile-'));
+if (values.against !== 'ws' && values.against !== 'stomp-floor') {
+  console.error(`bench/profile: --against is ws or stomp-floor, not ${values.against}`);
+  process.exit(2);
+}
+const against: TargetName = values.against;
 const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 const missing = callgrindMissing();
@@ -47,7 +54,7 @@ if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status 
   process.exit(1);
 }
 
-const targets: TargetName[] = ['ws', 'stomprtc'];
+const targets: TargetName[] = [against, 'stomprtc'];
 const result = await instructions(targets, { pairs, exchanges, warmExchanges: 10, path, profileDir: out });
 const roundTrips = pairs * exchanges * ROUND_TRIPS_PER_EXCHANGE;
 
@@ -65,7 +72,7 @@ function perRoundTrip(target: TargetName): Map<string, number> {
 }
 
 const ours = perRoundTrip('stomprtc');
-const base = perRoundTrip('ws');
+const base = perRoundTrip(against);
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 const row = (name: string) => {
   const a = ours.get(name) ?? 0;
@@ -75,15 +82,17 @@ const row = (name: string) => {
 };
 const what = path === '/app/signal' ? 'signaling' : 'relay chat';
 console.log(
-  `${result.case}: ws ${n(result.figures.ws!.value)}, stomprtc ${n(result.figures.stomprtc!.value)}; dumps in ${out}`,
+  `${result.case}: ${against} ${n(result.figures[against]!.value)}, stomprtc ${n(result.figures.stomprtc!.value)}; dumps in ${out}`,
 );
-console.log(`\nWhere stomprtc runs more than ws, per ${what} round trip (stomprtc, ws, difference, function):`);
+console.log(
+  `\nWhere stomprtc runs more than ${against}, per ${what} round trip (stomprtc, ${against}, difference, function):`,
+);
 const names = [...new Set([...ours.keys(), ...base.keys()])];
 const byDifference = names.sort(
   (x, y) => (ours.get(y) ?? 0) - (base.get(y) ?? 0) - ((ours.get(x) ?? 0) - (base.get(x) ?? 0)),
 );
 for (const name of byDifference.slice(0, top)) console.log(row(name));
-console.log(`\nstomprtc's own top, per round trip (stomprtc, ws, difference, function):`);
+console.log(`\nstomprtc's own top, per round trip (stomprtc, ${against}, difference, function):`);
 const byCost = [...ours.keys()].sort((x, y) => ours.get(y)! - ours.get(x)!);
 for (const name of byCost.slice(0, top)) console.log(row(name));
 process.exit(0);

@@ -62,22 +62,39 @@ const out = mkdtempSync(join(tmpdir(), 'stomprtc-profile-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describeWith(callgrindMissing(), 'npm run bench:profile', () => {
-  it('prints where stomprtc runs more instructions than ws, by function', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/profile.ts', 'relay', '--pairs', '3', '--exchanges', '1', '--top', '5', '--out', out],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(0);
-    expect(stdout).toMatch(
-      /^server instructions per round trip, relay chat 3 pairs \(callgrind\): ws [\d,]+, stomprtc [\d,]+;/,
-    );
-    const rows = stdout.split('\n').filter((line) => /^ +[\d,]+ +[\d,]+ +[+-][\d,]+ {2}\S/.test(line));
-    expect(rows).toHaveLength(10);
-    // Our own code is among what it names: the JIT map resolved stomprtc's functions.
-    expect(stdout).toMatch(/ dist\/(shared|server)\/src\/\S+\.js:\d+:\d+/);
-  }, 300_000);
+  it.each(['ws', 'stomp-floor'])(
+    'prints where stomprtc runs more instructions than %s, by function',
+    async (against) => {
+      const { code, stdout } = await profile(['relay', '--against', against, '--pairs', '3', '--exchanges', '1']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(
+        new RegExp(
+          `^server instructions per round trip, relay chat 3 pairs \\(callgrind\\): ${against} [\\d,]+, stomprtc [\\d,]+;`,
+        ),
+      );
+      const rows = stdout.split('\n').filter((line) => /^ +[\d,]+ +[\d,]+ +[+-][\d,]+ {2}\S/.test(line));
+      expect(rows).toHaveLength(10);
+      // Our own code is among what it names: the JIT map resolved stomprtc's functions.
+      expect(stdout).toMatch(/ dist\/(shared|server)\/src\/\S+\.js:\d+:\d+/);
+    },
+    300_000,
+  );
+
+  it('refuses a baseline it does not know', async () => {
+    const { code, stderr } = await profile(['signal', '--against', 'socket.io']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--against is ws or stomp-floor, not socket.io');
+  });
 });
+
+async function profile(args: string[]): Promise<{ code: unknown; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/profile.ts', ...args, '--top', '5', '--out', out], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
