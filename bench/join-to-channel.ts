@@ -130,7 +130,8 @@ class PeerProcess {
 /**
  * @roamhq/wrtc can crash a process whose peers' connections close while it writes (upstream
  * WonderInventions/node-webrtc#35 and kin). A peer that dies while it leaves has reported its
- * times already: it is replaced, and counted here so the output says so.
+ * times already: it is replaced, and counted here so the output says so. This process can die the
+ * same way when its own in-process peers leave; bench/run.ts then runs it again (rerunOnNativeCrash).
  */
 let peersLostOnLeave = 0;
 
