@@ -65,8 +65,16 @@ describeWith(callgrindMissing(), 'npm run bench:profile', () => {
   it.each(['ws', 'stomp-floor'])(
     'prints where stomprtc runs more instructions than %s, by function',
     async (against) => {
-      const { code, stdout } = await profile(['relay', '--against', against, '--pairs', '3', '--exchanges', '1']);
-      expect(code).toBe(0);
+      const { code, stdout, stderr } = await profile([
+        'relay',
+        '--against',
+        against,
+        '--pairs',
+        '3',
+        '--exchanges',
+        '1',
+      ]);
+      expect(code, stderr).toBe(0);
       expect(stdout).toMatch(
         new RegExp(
           `^server instructions per round trip, relay chat 3 pairs \\(callgrind\\): ${against} [\\d,]+, stomprtc [\\d,]+;`,
