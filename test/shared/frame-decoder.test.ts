@@ -212,6 +212,27 @@ describe('FrameDecoder: valid frames', () => {
     expect(frames[0]?.body.byteLength).toBe(frames[0]?.body.buffer.byteLength);
   });
 
+  it('puts every body in memory from `allocate`, whole before the frame is emitted', () => {
+    const slab = new ArrayBuffer(64);
+    let used = 0;
+    const allocate = (length: number) => {
+      const memory = new Uint8Array(slab, used, length);
+      used += length;
+      return memory;
+    };
+    const bodies: string[] = [];
+    const decoder = new FrameDecoder({ allocate }, (f) => {
+      expect(f.body.buffer).toBe(slab);
+      bodies.push(new TextDecoder().decode(f.body));
+    });
+    const chunks = ['SEND\ncontent-length:3\n\nabc\0SEND\n\ndef\0SEND\n\ngh', 'i\0'].map((c) => bytes(c));
+    for (const chunk of chunks) {
+      decoder.push(chunk);
+      chunk.fill(0x7a);
+    }
+    expect(bodies).toEqual(['abc', 'def', 'ghi']);
+  });
+
   it("does not alias the caller's chunk in the body", () => {
     const frames: StompFrame[] = [];
     const chunk = bytes('SEND\n\nabc\0');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { headersFit } from '../../../shared/src/stomp/frame-encoder.js';
+import { ownedBody } from '../body-memory.js';
 import { isQueue } from './destinations.js';
 import { MessageEncoding, MessageFrame } from './message-frame.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -103,7 +104,12 @@ export abstract class DispatchingBroker implements Broker {
     // An auto-ack first delivery carries the message's id; one that is acknowledged gets its own.
     const messageId = subscription.ack === 'auto' && !redelivered ? encoding.messageId : this.#newMessageId();
     if (subscription.ack !== 'auto') {
-      subscription.unacked.set(messageId, upstreamAck === undefined ? { message } : { message, upstreamAck });
+      // Held until ACK or NACK: in memory of its own (body-memory.ts).
+      const kept = retained(message);
+      subscription.unacked.set(
+        messageId,
+        upstreamAck === undefined ? { message: kept } : { message: kept, upstreamAck },
+      );
       this.#awaitingAck.set(messageId, subscription);
       if (!isQueue(subscription.destination)) this.#forgetOldestTopicDelivery(subscription);
     }
@@ -164,4 +170,10 @@ export abstract class DispatchingBroker implements Broker {
     subscription.unacked.delete(oldest);
     this.#awaitingAck.delete(oldest);
   }
+}
+
+/** The message with its body in memory of its own, for a broker that keeps it past this turn. */
+export function retained(message: BrokerMessage): BrokerMessage {
+  const body = ownedBody(message.body);
+  return body === message.body ? message : { ...message, body };
 }

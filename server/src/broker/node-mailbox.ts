@@ -2,6 +2,7 @@ import { createHeaders, type StompFrame, type StompHeaders } from '../../../shar
 import { encodeFrame } from '../../../shared/src/stomp/frame-encoder.js';
 import { FrameDecoder } from '../../../shared/src/stomp/frame-decoder.js';
 import type { DecoderLimits } from '../../../shared/src/stomp/limits.js';
+import { pooledBytes } from '../body-memory.js';
 import { sessionOfUserDestination } from './destinations.js';
 import type { BrokerMessage } from './types.js';
 
@@ -104,7 +105,7 @@ export function openMailbox(
   limits: DecoderLimits,
   onMessage: (message: BrokerMessage) => void,
 ): void {
-  const decoder = new FrameDecoder({ limits, version: '1.2' }, (entry: StompFrame) => {
+  const decoder = new FrameDecoder({ limits, version: '1.2', allocate: pooledBytes }, (entry: StompFrame) => {
     const destination = entry.headers.destination;
     if (destination === undefined) return;
     const headers: StompHeaders = createHeaders();

@@ -1,5 +1,5 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
-import { DispatchingBroker } from './broker.js';
+import { DispatchingBroker, retained } from './broker.js';
 import { isQueue, isUserQueue } from './destinations.js';
 import type { BrokerLimits, BrokerMessage, Delivery, Subscriber, SubscribeRequest, Subscription } from './types.js';
 
@@ -13,7 +13,8 @@ export interface SimpleBrokerLimits extends BrokerLimits {
 }
 
 interface Pending {
-  readonly message: BrokerMessage;
+  /** Once parked, in memory of its own (body-memory.ts). */
+  message: BrokerMessage;
   readonly redelivered: boolean;
   /** Counted in the parked bytes: only a message that waits is, not one a subscriber takes at once. */
   parked: boolean;
@@ -111,7 +112,7 @@ export class SimpleBroker extends DispatchingBroker {
   }
 
   #park(entry: Pending): void {
-    const { message } = entry;
+    const message = (entry.message = retained(entry.message));
     entry.parked = true;
     let size = this.#sizes.get(message);
     if (size === undefined) this.#sizes.set(message, (size = parkedSize(message)));

@@ -3,6 +3,7 @@ import { createHeaders, frame, type StompFrame } from '../../../shared/src/stomp
 import { FrameDecoder } from '../../../shared/src/stomp/frame-decoder.js';
 import { encodeFrame, HEARTBEAT_EOL } from '../../../shared/src/stomp/frame-encoder.js';
 import type { DecoderLimits } from '../../../shared/src/stomp/limits.js';
+import { pooledBytes } from '../body-memory.js';
 import { HEARTBEAT_MAX_MS } from '../config.js';
 import { Heartbeat, negotiateHeartbeat, parseHeartbeatHeader } from '../stomp/heartbeat.js';
 import { WriteBatch } from '../transport/write-batch.js';
@@ -150,7 +151,7 @@ export class StompTcpConnection {
 
   #listen(): void {
     const decoder = new FrameDecoder(
-      { version: '1.2', limits: this.#options.limits },
+      { version: '1.2', limits: this.#options.limits, allocate: pooledBytes },
       (f) => this.#onFrame(f),
       () => {},
     );

@@ -14,6 +14,7 @@ import { FrameDecoder } from '../../../shared/src/stomp/frame-decoder.js';
 import { encodeFrame, HEARTBEAT_EOL, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
 import { validateClientFrame } from '../../../shared/src/stomp/validate.js';
 import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
+import { pooledBytes } from '../body-memory.js';
 import { decoderLimits, HEARTBEAT_MAX_MS, type Config } from '../config.js';
 import type { SessionRouter } from '../messaging/access-gate.js';
 import type { SessionContext, SessionSubscription } from '../messaging/session-context.js';
@@ -102,7 +103,10 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
     this.sessionId = host.sessionIdPrefix + randomBytes(12).toString('base64url');
     const { config } = host;
     // No heart-beat callback: onData counts every byte received as life already.
-    this.#decoder = new FrameDecoder({ limits: decoderLimits(config, false), version: '1.2' }, StompSession.#decoded);
+    this.#decoder = new FrameDecoder(
+      { limits: decoderLimits(config, false), version: '1.2', allocate: pooledBytes },
+      StompSession.#decoded,
+    );
     connection.attach(this);
     this.#connectTimer = setTimeout(
       () => this.#fail(new StompRtcError('CONNECT_TIMEOUT', `no CONNECT within ${config.connectTimeoutMs} ms`)),

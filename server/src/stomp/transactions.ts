@@ -1,5 +1,6 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
 import type { StompFrame } from '../../../shared/src/stomp/frame.js';
+import { ownedBody } from '../body-memory.js';
 
 /**
  * Open transactions of one session. "Any sends or acknowledgements within a transaction are
@@ -36,7 +37,8 @@ export class Transactions {
         `transaction "${id}" holds ${this.#maxFrames} frames (MAX_TRANSACTION_FRAMES)`,
       );
     }
-    frames.push(frame);
+    // Held until COMMIT or ABORT: in memory of its own (body-memory.ts).
+    frames.push({ command: frame.command, headers: frame.headers, body: ownedBody(frame.body) });
   }
 
   /** Closes the transaction and returns its frames, in the order they arrived. */

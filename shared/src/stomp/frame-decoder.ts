@@ -30,13 +30,9 @@ const lineColons = new Int32Array(HEAD_LINES);
 const NO_HEADERS: StompHeaders = Object.freeze(createHeaders());
 const NO_BODY = new Uint8Array(0);
 
-/**
- * A copy of `view`'s octets in memory of its own. Not `view.slice()`: on a Node Buffer, slice() is
- * a view of the same memory, and a body kept that way would hold the caller's whole chunk (a 64 KiB
- * socket read for a 10-byte body parked in a queue) and change if the caller reused the chunk.
- */
-function copyOf(view: Uint8Array): Uint8Array {
-  return new Uint8Array(view);
+/** Memory of its own for each body: the default where Node's pooled Buffer is not at hand. */
+function ownMemory(length: number): Uint8Array {
+  return new Uint8Array(length);
 }
 
 /**
@@ -55,6 +51,13 @@ export interface FrameDecoderOptions {
   limits?: DecoderLimits;
   /** Escaping rules for header lines; the server starts at 1.0 and sets the negotiated version after CONNECT. @default '1.2' */
   version?: StompVersion;
+  /**
+   * Where each body is put: memory the decoder fills whole before the frame is emitted, never a
+   * view of the caller's chunk (which a kept body would hold whole, and which the caller may
+   * reuse). The server passes Node's pooled Buffer.allocUnsafe (server/src/body-memory.ts).
+   * @default a Uint8Array of its own
+   */
+  allocate?: (length: number) => Uint8Array;
 }
 
 /**
@@ -86,12 +89,14 @@ export class FrameDecoder {
 
   readonly #onFrame: (frame: StompFrame) => void;
   readonly #onHeartbeat: (() => void) | undefined;
+  readonly #allocate: (length: number) => Uint8Array;
 
   constructor(options: FrameDecoderOptions, onFrame: (frame: StompFrame) => void, onHeartbeat?: () => void) {
     this.#onFrame = onFrame;
     this.#onHeartbeat = onHeartbeat;
     this.#limits = options.limits ?? DEFAULT_DECODER_LIMITS;
     this.#version = options.version ?? '1.2';
+    this.#allocate = options.allocate ?? ownMemory;
   }
 
   /** Escaping follows the new version from the next frame on (a frame in progress keeps its own). */
@@ -375,7 +380,7 @@ export class FrameDecoder {
         `${this.#command} content-length ${declared} makes the frame over the limit of ${this.#limits.maxFrameBytes} bytes`,
       );
     }
-    this.#sizedBody = new Uint8Array(length);
+    this.#sizedBody = this.#allocate(length);
     this.#sizedBodyFilled = 0;
     this.#state = length > 0 ? 'sized-body' : 'after-sized-body';
   }
@@ -402,7 +407,7 @@ export class FrameDecoder {
     this.#frameBytes += tail.length;
     this.#checkFrameSize();
     this.#frameBytes++;
-    const body = this.#parts === undefined ? copyOf(tail) : this.#takeParts(tail);
+    const body = this.#takeParts(tail, true);
     this.#emit(body);
     return nul + 1;
   }
@@ -410,15 +415,18 @@ export class FrameDecoder {
   /** Keeps a copy: the caller may reuse its chunk once push returns. */
   #keep(part: Uint8Array): void {
     if (part.length === 0) return;
-    (this.#parts ??= []).push(copyOf(part));
+    (this.#parts ??= []).push(this.#copyOf(part));
     this.#partsLength += part.length;
     this.#lastPartByte = part[part.length - 1] ?? -1;
   }
 
-  /** The carried-over parts plus `tail`, concatenated once; `tail` itself when nothing was carried. */
-  #takeParts(tail: Uint8Array): Uint8Array {
-    if (this.#parts === undefined) return tail;
-    const out = new Uint8Array(this.#partsLength + tail.length);
+  /**
+   * The carried-over parts plus `tail`, concatenated once. A line may be `tail` itself when nothing
+   * was carried; a body (`copy`) is always a copy, in memory from #allocate.
+   */
+  #takeParts(tail: Uint8Array, copy = false): Uint8Array {
+    if (this.#parts === undefined) return copy ? this.#copyOf(tail) : tail;
+    const out = this.#allocate(this.#partsLength + tail.length);
     let offset = 0;
     for (const part of this.#parts) {
       out.set(part, offset);
@@ -429,6 +437,12 @@ export class FrameDecoder {
     this.#partsLength = 0;
     this.#lastPartByte = -1;
     return out;
+  }
+
+  #copyOf(view: Uint8Array): Uint8Array {
+    const copy = this.#allocate(view.length);
+    copy.set(view);
+    return copy;
   }
 
   #emit(body: Uint8Array): void {

@@ -1,0 +1,18 @@
+/**
+ * Where the server's decoders put frame bodies, and what a body that is kept gets instead.
+ *
+ * A Uint8Array of its own is an ArrayBuffer: about 0.6 µs to make and collect, measured here,
+ * against 0.07 µs for a slice of Node's Buffer pool, which is what ws and Node's own streams hand
+ * out. Nearly every body lives for one turn (a signal, a relayed chat line), so bodies are decoded
+ * into the pool. A pooled slice holds its whole 8 KiB slab, though: whatever keeps a body past the
+ * turn that decoded it (a queued or unacknowledged message, a frame in a transaction) keeps
+ * ownedBody's copy, so the bytes it holds are the bytes the limits count.
+ */
+export function pooledBytes(length: number): Uint8Array {
+  return Buffer.allocUnsafe(length);
+}
+
+/** `body` when it is all of its memory; otherwise a copy in memory of its own size. */
+export function ownedBody(body: Uint8Array): Uint8Array {
+  return body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
+}
