@@ -49,7 +49,7 @@ describe('body memory', () => {
     broker.publish({ destination: '/queue/work', headers: createHeaders(), body: pooledBody('abc'), sender: 's' });
     const consumer = recorder('c');
     broker.subscribe(consumer, { id: '1', destination: '/queue/work', clientDestination: '/queue/work', ack: 'auto' });
-    expect(textDecoder.decode(consumer.frames[0]?.body)).toBe('abc');
+    expect(textDecoder.decode(consumer.frames[0]!.body)).toBe('abc');
     expect(ownsItsMemory(consumer.frames[0]?.body)).toBe(true);
   });
 
@@ -62,7 +62,7 @@ describe('body memory', () => {
     broker.publish({ destination: '/queue/work', headers: createHeaders(), body: pooledBody('abc') });
     expect(a.frames).toHaveLength(1);
     expect(broker.nack('a', a.frames[0]!.headers.ack!)).toBe(true);
-    expect(textDecoder.decode(b.frames[0]?.body)).toBe('abc');
+    expect(textDecoder.decode(b.frames[0]!.body)).toBe('abc');
     expect(ownsItsMemory(b.frames[0]?.body)).toBe(true);
   });
 
@@ -71,7 +71,7 @@ describe('body memory', () => {
     transactions.begin('tx');
     transactions.add('tx', { command: 'SEND', headers: createHeaders(), body: pooledBody('abc') });
     const [held] = transactions.commit('tx');
-    expect(textDecoder.decode(held?.body)).toBe('abc');
+    expect(textDecoder.decode(held!.body)).toBe('abc');
     expect(ownsItsMemory(held?.body)).toBe(true);
   });
 });
