@@ -96,16 +96,16 @@ export class MessageEncoding {
     return tail;
   }
 
-  /** Lines, own lines (ASCII), user headers, body and NUL, written into one buffer. */
+  /** Lines, own lines, user headers, body and NUL, written into one buffer. */
   #encodeWhole(lines: SubscriptionLines, own: string): Uint8Array {
     const { body } = this.message;
-    const head = this.#headText(lines.version);
-    const headAt = lines.bytes.length + own.length;
+    // The delivery's own lines and the message's headers in one string: one length, one write.
+    const head = own + this.#headText(lines.version);
+    const headAt = lines.bytes.length;
     const headBytes = Buffer.byteLength(head);
     const out = Buffer.allocUnsafe(headAt + headBytes + body.length + 1);
     out.set(lines.bytes, 0);
-    out.write(own, lines.bytes.length, 'latin1');
-    out.write(head, headAt, 'utf8');
+    out.write(head, headAt);
     out.set(body, headAt + headBytes);
     out[out.length - 1] = NUL;
     return out;
