@@ -37,10 +37,10 @@ export type ConnectionState = 'connecting' | 'connected' | 'closed';
  * what a lost connection means. Any ERROR frame ends the connection ("the server MUST then close
  * the connection", §ERROR), and `closed` fires exactly once with the reason.
  *
- * What is sent within one iteration of the event loop goes out in one write (WriteBatch,
- * `immediate`): the system connection carries the SENDs of every session of the node, each from its
- * own socket callback, so a per-tick batch would rarely hold two. One segment of many frames costs
- * RabbitMQ one read, not one each.
+ * What is sent within one iteration of the event loop goes out in one write (WriteBatch): the
+ * system connection carries the SENDs of every session of the node, each from its own socket
+ * callback, so a batch that ended with each callback would rarely hold two. One segment of many
+ * frames costs RabbitMQ one read, not one each.
  */
 export class StompTcpConnection {
   state: ConnectionState = 'connecting';
@@ -58,7 +58,7 @@ export class StompTcpConnection {
 
   private constructor(socket: Socket, options: StompTcpOptions) {
     this.#socket = socket;
-    this.#batch = new WriteBatch(socket, 'immediate');
+    this.#batch = new WriteBatch(socket);
     this.#options = options;
   }
 

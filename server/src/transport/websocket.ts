@@ -124,8 +124,8 @@ class OversizeAwareWebSocket extends WebSocket {
 }
 
 /**
- * One STOMP session's WebSocket. What it sends within one turn of the event loop goes out in one
- * write (WriteBatch, `tick`), so a burst of MESSAGE frames to one subscriber costs one syscall, not
+ * One STOMP session's WebSocket. What it sends within one iteration of the event loop goes out in
+ * one write (WriteBatch), so a burst of MESSAGE frames to one subscriber costs one syscall, not
  * one each; a batch goes early past CORK_FLUSH_BYTES, so bufferedBytes stays a true measure of a
  * slow consumer.
  *
@@ -149,7 +149,7 @@ class WebSocketConnection implements Connection {
     onError: (this: WebSocket, error: Error) => void,
   ) {
     this.#socket = socket;
-    this.#batch = new WriteBatch(tcp, 'tick');
+    this.#batch = new WriteBatch(tcp);
     this.#maxMessageBytes = maxMessageBytes;
     this.#socket[CONNECTION] = this;
     socket.on('error', onError);
