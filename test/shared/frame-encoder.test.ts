@@ -35,6 +35,14 @@ describe('encodeFrame', () => {
     expect(text(encodeFrame(frame('SEND', {}, 'é✓'), '1.2'))).toBe('SEND\ncontent-length:5\n\né✓\0');
   });
 
+  it('writes the whole frame into memory from `allocate`, which it need not find zeroed', () => {
+    const headers = { destination: '/q', note: 'é✓ 𝄞 \ud800' };
+    const allocate = (length: number) => new Uint8Array(length).fill(0xff);
+    const pooled = encodeFrame(frame('SEND', headers, 'a\u0000b'), '1.2', allocate);
+    expect(Array.from(pooled)).toEqual(Array.from(encodeFrame(frame('SEND', headers, 'a\u0000b'), '1.2')));
+    expect(text(pooled)).toBe('SEND\ndestination:/q\nnote:é✓ 𝄞 \ufffd\ncontent-length:3\n\na\u0000b\0');
+  });
+
   it('writes binary bodies with NUL octets unchanged', () => {
     const out = encodeFrame(frame('SEND', {}, Uint8Array.of(0, 1, 0, 255)), '1.2');
     expect(Array.from(out)).toEqual([...new TextEncoder().encode('SEND\ncontent-length:4\n\n'), 0, 1, 0, 255, 0]);

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
+import { createHeaders, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
 import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
 import type { BrokerMessage, Subscription, SubscriptionLines } from './types.js';
 
@@ -88,10 +88,11 @@ export class MessageEncoding {
 
   #encodeTail(version: StompVersion): Uint8Array {
     const { body } = this.message;
-    const head = textEncoder.encode(this.#headText(version));
-    const tail = new Uint8Array(head.length + body.length + 1);
-    tail.set(head, 0);
-    tail.set(body, head.length);
+    const head = this.#headText(version);
+    const headBytes = Buffer.byteLength(head);
+    const tail = Buffer.allocUnsafe(headBytes + body.length + 1);
+    tail.write(head, 0);
+    tail.set(body, headBytes);
     tail[tail.length - 1] = NUL;
     return tail;
   }

@@ -118,5 +118,5 @@ export function openMailbox(
 function encodeEntry(message: BrokerMessage): Uint8Array {
   const headers = createHeaders([['destination', message.destination]]);
   for (const name in message.headers) if (!ENTRY_HEADERS.has(name)) headers[name] = message.headers[name]!;
-  return encodeFrame({ command: 'MESSAGE', headers, body: message.body }, '1.2');
+  return encodeFrame({ command: 'MESSAGE', headers, body: message.body }, '1.2', pooledBytes);
 }

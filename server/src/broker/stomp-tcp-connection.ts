@@ -213,7 +213,7 @@ export class StompTcpConnection {
   }
 
   #write(outbound: StompFrame): void {
-    this.#writeBytes(encodeFrame(outbound, '1.2'));
+    this.#writeBytes(encodeFrame(outbound, '1.2', pooledBytes));
   }
 
   #writeBytes(bytes: Uint8Array): void {

@@ -149,7 +149,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
     if (this.state === 'closed') return;
     let bytes: Uint8Array;
     try {
-      bytes = encodeFrame(outbound, this.version);
+      bytes = encodeFrame(outbound, this.version, pooledBytes);
     } catch (err) {
       // A 1.1/1.2 sender's header with a line feed has no STOMP 1.0 form. The in-memory broker keeps
       // such queue messages for a consumer that can carry them; a topic message is missed, and said so.

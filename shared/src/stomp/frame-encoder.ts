@@ -1,11 +1,13 @@
 import { STOMP_COMMANDS, UNESCAPED_COMMANDS } from './commands.js';
 import { textEncoder } from './frame.js';
+import { utf8Length } from '../text-codec.js';
 import type { StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { escapeHeader } from './header-escape.js';
 import { KNOWN_HEADER_NAMES } from './header-names.js';
 
 /** A heart-beat: "a single end-of-line (EOL)" (§Heart-beating). Shared; do not write into it. */
 export const HEARTBEAT_EOL: Uint8Array = Uint8Array.of(0x0a);
+const NUL = 0x00;
 
 /**
  * A frame that encodes itself: a fan-out's MESSAGE shares its user headers and body with every
@@ -21,13 +23,24 @@ function isSelfEncoding(frame: StompFrame): frame is SelfEncodingFrame {
   return typeof (frame as Partial<SelfEncodingFrame>).encode === 'function';
 }
 
+/** Memory of its own for each frame: the default where Node's pooled Buffer is not at hand. */
+function ownMemory(length: number): Uint8Array {
+  return new Uint8Array(length);
+}
+
 /**
  * Serialises a frame for a peer speaking `version`. Every frame that may carry a body (and any
  * frame that has one or names a content-length) gets the true `content-length`, so bodies may hold
  * NUL octets ("frames SHOULD include a content-length header", §Header content-length).
- * Throws TypeError for a header that the version cannot represent.
+ * Throws TypeError for a header that the version cannot represent. `allocate` gives the memory the
+ * frame is written into, whole; the server passes Node's pooled Buffer.allocUnsafe
+ * (server/src/body-memory.ts), as its decoders do.
  */
-export function encodeFrame(frame: StompFrame, version: StompVersion): Uint8Array {
+export function encodeFrame(
+  frame: StompFrame,
+  version: StompVersion,
+  allocate: (length: number) => Uint8Array = ownMemory,
+): Uint8Array {
   if (isSelfEncoding(frame)) return frame.encode(version);
   const { command, headers, body } = frame;
   const rule = STOMP_COMMANDS[command];
@@ -37,10 +50,12 @@ export function encodeFrame(frame: StompFrame, version: StompVersion): Uint8Arra
   if (sized) head += `content-length:${body.length}\n`;
   head += '\n';
 
-  const headBytes = textEncoder.encode(head);
-  const out = new Uint8Array(headBytes.length + body.length + 1);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
+  // One piece of memory, the head encoded straight into it: not an encoded head copied over.
+  const headLength = utf8Length(head);
+  const out = allocate(headLength + body.length + 1);
+  textEncoder.encodeInto(head, out);
+  out.set(body, headLength);
+  out[headLength + body.length] = NUL;
   return out;
 }
 
