@@ -218,3 +218,51 @@ describe('AUTH_JWKS_URL with a key rotated mid-test', () => {
     expect(await connectWith(server, await sign(next.signing))).toBe('CONNECTED');
   });
 });
+
+describe('a CONNECT waiting for its JWKS', () => {
+  it('reads nothing more from the client until the token is verified, then takes every frame it held back', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'slow', alg: 'EdDSA', use: 'sig' };
+    let fetched!: () => void;
+    const fetching = new Promise<void>((resolve) => (fetched = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const jwksServer = createServer((_request, response) => {
+      fetched();
+      void released.then(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ keys: [jwk] }));
+      });
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    const { port } = jwksServer.address() as AddressInfo;
+    const server = await startServer({
+      AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      SEND_RATE_PER_S: '1000000',
+      SEND_BURST: '1000000',
+    });
+    try {
+      const r = await rawStomp(server);
+      raws.push(r);
+      const token = await sign({ alg: 'EdDSA', key: privateKey, kid: 'slow' });
+      r.send(`CONNECT\naccept-version:1.2\nhost:stomprtc\npasscode:${token}\n\n\0`);
+      await fetching;
+      // 48 MB of frames, each under MAX_CONNECT_FRAME_BYTES: far more than the sockets between us can hold.
+      const frame = `SEND\ndestination:/topic/void\n\n${'x'.repeat(8000)}\0`;
+      for (let i = 0; i < 6000; i++) r.send(frame);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The server stopped reading: what the kernel's buffers cannot take still waits on this side.
+      expect(r.socket.bufferedAmount).toBeGreaterThan(16 << 20);
+      release();
+      expect((await r.nextFrame()).command).toBe('CONNECTED');
+      r.send('SEND\ndestination:/topic/void\nreceipt:last\n\n\0');
+      const receipt = await r.nextFrame();
+      expect(receipt.command, receipt.headers.message).toBe('RECEIPT');
+      expect(receipt.headers['receipt-id']).toBe('last');
+    } finally {
+      release();
+      await server.close();
+      await new Promise((resolve) => jwksServer.close(resolve));
+    }
+  });
+});

@@ -85,7 +85,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
   readonly #decoder: FrameDecoder;
   #heartbeat: Heartbeat | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
-  /** Frames that arrived while CONNECT was being authenticated. */
+  /** Frames decoded with CONNECT's chunk, after it, while it is authenticated (the transport is paused). */
   #backlog: StompFrame[] | undefined;
   /** Frames read beyond the rate, waiting for tokens while the transport is paused. */
   #throttled: StompFrame[] | undefined;
@@ -396,6 +396,9 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
     const authenticate = this.#host.authenticate;
     if (!authenticate) return this.#connected(clientHeartbeat);
     this.state = 'authenticating';
+    // Nothing more is read until the token is verified (a JWKS fetch can take seconds): the client's
+    // next frames wait in its own socket, as a throttled session's do, not in this session's memory.
+    this.#connection.pause();
     authenticate(connectFrame.headers).then(
       (principal) => {
         if (this.state !== 'authenticating') return;
@@ -406,7 +409,9 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
         } catch (err) {
           return this.#fail(err);
         }
-        if (this.state === 'authenticating') this.#connected(clientHeartbeat);
+        if (this.state !== 'authenticating') return;
+        this.#connection.resume();
+        this.#connected(clientHeartbeat);
       },
       (err) => this.#fail(err),
     );
