@@ -12,10 +12,22 @@ command -v rabbitmq-server >/dev/null || { echo "start-rabbitmq-stomp: rabbitmq-
 
 port_open() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
 
+# rabbitmqctl starts an Erlang node of its own for each call, and that start can fail now and then
+# ("Distribution failed ... nodistribution", seen once in CI): a few tries, a second apart.
+retry() {
+  local tries=5
+  until "$@"; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    echo "start-rabbitmq-stomp: '$*' failed; trying again" >&2
+    sleep 1
+  done
+}
+
 # The relay tests make durable queues named stomprtc-test-<random>; RabbitMQ drops them a minute
 # after their last use, so repeated runs on one machine leave nothing behind. Idempotent.
 test_queue_policy() {
-  rabbitmqctl -q set_policy --apply-to queues stomprtc-test-expiry '^stomprtc-test-' '{"expires":60000}' >/dev/null
+  retry rabbitmqctl -q set_policy --apply-to queues stomprtc-test-expiry '^stomprtc-test-' '{"expires":60000}' >/dev/null
 }
 
 if port_open; then
@@ -27,7 +39,7 @@ fi
 # Both forms are idempotent: a running node starts the plugin at once; otherwise --offline writes
 # the enabled_plugins file that the node reads when it starts.
 if rabbitmqctl -q status >/dev/null 2>&1; then
-  rabbitmq-plugins enable --online rabbitmq_stomp >/dev/null
+  retry rabbitmq-plugins enable --online rabbitmq_stomp >/dev/null
 else
   rabbitmq-plugins enable --offline rabbitmq_stomp >/dev/null
   echo "start-rabbitmq-stomp: starting RabbitMQ"
