@@ -1,6 +1,6 @@
 import { StompRtcError } from '../errors.js';
 import { canonicalCommand, UNESCAPED_COMMANDS } from './commands.js';
-import { createHeaders, textDecoder } from './frame.js';
+import { createHeaders, ownBytes, textDecoder } from './frame.js';
 import { KNOWN_HEADER_NAMES } from './header-names.js';
 import type { StompCommand, StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { unescapeHeader } from './header-escape.js';
@@ -37,11 +37,6 @@ const NO_BODY = new Uint8Array(0);
  */
 function viewOf(chunk: Uint8Array, from: number, to: number): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset + from, to - from);
-}
-
-/** Memory of its own for each body: the default where Node's pooled Buffer is not at hand. */
-function ownMemory(length: number): Uint8Array {
-  return new Uint8Array(length);
 }
 
 /**
@@ -105,7 +100,7 @@ export class FrameDecoder {
     this.#onHeartbeat = onHeartbeat;
     this.#limits = options.limits ?? DEFAULT_DECODER_LIMITS;
     this.#version = options.version ?? '1.2';
-    this.#allocate = options.allocate ?? ownMemory;
+    this.#allocate = options.allocate ?? ownBytes;
   }
 
   /** Escaping follows the new version from the next frame on (a frame in progress keeps its own). */

@@ -1,5 +1,5 @@
 import { STOMP_COMMANDS, UNESCAPED_COMMANDS } from './commands.js';
-import { textEncoder } from './frame.js';
+import { ownBytes, textEncoder } from './frame.js';
 import { utf8Length } from '../text-codec.js';
 import type { StompFrame, StompHeaders, StompVersion } from './frame.js';
 import { escapeHeader } from './header-escape.js';
@@ -23,11 +23,6 @@ function isSelfEncoding(frame: StompFrame): frame is SelfEncodingFrame {
   return typeof (frame as Partial<SelfEncodingFrame>).encode === 'function';
 }
 
-/** Memory of its own for each frame: the default where Node's pooled Buffer is not at hand. */
-function ownMemory(length: number): Uint8Array {
-  return new Uint8Array(length);
-}
-
 /**
  * Serialises a frame for a peer speaking `version`. Every frame that may carry a body (and any
  * frame that has one or names a content-length) gets the true `content-length`, so bodies may hold
@@ -39,7 +34,7 @@ function ownMemory(length: number): Uint8Array {
 export function encodeFrame(
   frame: StompFrame,
   version: StompVersion,
-  allocate: (length: number) => Uint8Array = ownMemory,
+  allocate: (length: number) => Uint8Array = ownBytes,
 ): Uint8Array {
   if (isSelfEncoding(frame)) return frame.encode(version);
   const { command, headers, body } = frame;

@@ -36,6 +36,14 @@ export interface StompFrame {
 export const EMPTY_BODY: Uint8Array = new Uint8Array(0);
 
 /**
+ * Memory of its own, the codec's default for bodies and encoded frames: shared/ runs in browsers
+ * too, so Node's pooled Buffer is the server's to pass in (server/src/body-memory.ts).
+ */
+export function ownBytes(length: number): Uint8Array {
+  return new Uint8Array(length);
+}
+
+/**
  * The constructor of every headers object. Its prototype inherits nothing (not Object.prototype,
  * so `__proto__`, `constructor` or `toString` is just a header), as Object.create(null) would give,
  * but V8 keeps the objects it makes in fast mode, where Object.create(null) starts in dictionary
