@@ -12,6 +12,8 @@ export interface BenchRun {
   date: string;
   smoke: boolean;
   node: string;
+  /** The CPU and how many cores (run.ts machineName): ratios move with it, as the figures do. Absent in runs before it was kept. */
+  machine?: string;
   cases: CaseResult[];
   failures: string[];
 }
@@ -131,9 +133,14 @@ function escapeXml(text: string): string {
  */
 export function mergeRun(earlier: BenchRun | undefined, fresh: BenchRun): BenchRun {
   const caseKey = (name: string) => name.replace(/ \(.*\)$/, '');
-  const measured = fresh.cases.map((c) => ({ ...c, measuredAt: fresh.date }));
+  const measured = fresh.cases.map((c) => ({ ...c, measuredAt: fresh.date, measuredOn: fresh.machine }));
   const cases = (earlier?.cases ?? []).map(
-    (c) => measured.find((m) => caseKey(m.case) === caseKey(c.case)) ?? { measuredAt: earlier!.date, ...c },
+    (c) =>
+      measured.find((m) => caseKey(m.case) === caseKey(c.case)) ?? {
+        measuredAt: earlier!.date,
+        measuredOn: earlier!.machine,
+        ...c,
+      },
   );
   cases.push(...measured.filter((m) => !cases.includes(m)));
   return { ...fresh, cases };
@@ -145,15 +152,22 @@ export function mergeRun(earlier: BenchRun | undefined, fresh: BenchRun): BenchR
  */
 function provenance(run: BenchRun): string[] {
   const byDate = new Map<string, string[]>();
+  const machineOf = new Map<string, string | undefined>();
   for (const c of run.cases) {
     const date = c.measuredAt ?? run.date;
     byDate.set(date, [...(byDate.get(date) ?? []), c.case]);
+    machineOf.set(date, c.measuredOn ?? (date === run.date ? run.machine : undefined));
   }
   if (byDate.size < 2) return [];
   const [main, ...others] = [...byDate].sort((a, b) => b[1].length - a[1].length);
+  // Rows measured on another machine than the header names say so: their ratios are that machine's.
+  const on = (date: string) => {
+    const machine = machineOf.get(date);
+    return machine !== undefined && machine !== run.machine ? ` (${machine})` : '';
+  };
   return [
-    `The rows come from ${byDate.size} runs: ${main![0]}, but for these:`,
-    ...others.map(([date, cases]) => `- ${date}: ${cases.join('; ')}`),
+    `The rows come from ${byDate.size} runs: ${main![0]}${on(main![0])}, but for these:`,
+    ...others.map(([date, cases]) => `- ${date}${on(date)}: ${cases.join('; ')}`),
     '',
   ];
 }
@@ -165,8 +179,9 @@ export function writeReport(run: BenchRun, dir: string): string {
     '# Benchmarks',
     '',
     `The latest run of \`npm run bench\` (${run.date}, Node ${run.node}${run.smoke ? ', smoke counts' : ''}), on a`,
-    'shared 2-core machine: absolute figures are noisy, the ratios to the baseline measured in the same',
-    'run are what to read. Every scenario is its own process (the load generator), and every server under',
+    `shared machine (${run.machine ?? 'CPU not recorded'}): absolute figures are noisy, the ratios to the`,
+    'baseline measured in the same run are what to read, and they move with the machine too: each run',
+    'keeps its CPU. Every scenario is its own process (the load generator), and every server under',
     'test a process of its own, one at a time, rounds interleaved; each figure is the median of the rounds.',
     'The per-session rate limit is lifted (`SEND_RATE_PER_S`, `SEND_BURST`) for stomprtc, as a throughput',
     'measurement must. stomprtc runs from its compiled build (`npm run build`), as users run it. Every',

@@ -14,6 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
   privateRabbitMqMissing,
@@ -289,6 +290,12 @@ try {
   await rabbit?.stop();
 }
 
+/** The CPU model and core count: the same build reads other ratios on another CPU. */
+function machineName(): string {
+  const cores = cpus();
+  return `${cores[0]?.model.trim() ?? 'unknown CPU'}, ${cores.length} cores`;
+}
+
 const dir = outDir ?? 'bench/results';
 mkdirSync(dir, { recursive: true });
 const latest = join(dir, 'latest.json');
@@ -298,6 +305,7 @@ const run = mergeRun(earlier, {
   date: new Date().toISOString(),
   smoke,
   node: process.version,
+  machine: machineName(),
   cases: results,
   failures,
 });

@@ -41,6 +41,8 @@ export interface CaseResult {
   figures: Partial<Record<TargetName, Figure>>;
   /** When the case was measured: a run of some scenarios keeps the other cases of an earlier one. */
   measuredAt?: string;
+  /** The machine of that run (BenchRun.machine). */
+  measuredOn?: string;
 }
 
 /** A scenario stops with an error when nothing arrives for this long. */

@@ -61,4 +61,29 @@ describe('bench report of a partial run', () => {
     writeReport(mergeRun(undefined, full), dir);
     expect(readFileSync(join(dir, 'benchmarks.md'), 'utf8')).not.toContain('The rows come from');
   });
+
+  it('names the machine of the run, and of rows measured on another one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stomprtc-report-'));
+    const earlier = { ...full, machine: 'Intel Xeon, 2 cores' };
+    const later = { ...run('2026-01-02T00:00:00.000Z', [result('signaling', 95)]), machine: 'AMD EPYC, 2 cores' };
+    const merged = mergeRun(earlier, later);
+    expect(merged.cases.map((c) => c.measuredOn)).toEqual([
+      'Intel Xeon, 2 cores',
+      'Intel Xeon, 2 cores',
+      'AMD EPYC, 2 cores',
+    ]);
+    writeReport(merged, dir);
+    const markdown = readFileSync(join(dir, 'benchmarks.md'), 'utf8');
+    expect(markdown).toContain('on a\nshared machine (AMD EPYC, 2 cores):');
+    expect(markdown).toContain(
+      'The rows come from 2 runs: 2026-01-01T00:00:00.000Z (Intel Xeon, 2 cores), but for these:\n' +
+        '- 2026-01-02T00:00:00.000Z: signaling\n',
+    );
+
+    // Rows of one machine name none: the header has it.
+    writeReport(mergeRun({ ...full, machine: 'AMD EPYC, 2 cores' }, later), dir);
+    expect(readFileSync(join(dir, 'benchmarks.md'), 'utf8')).toContain(
+      'The rows come from 2 runs: 2026-01-01T00:00:00.000Z, but for these:\n- 2026-01-02T00:00:00.000Z: signaling\n',
+    );
+  });
 });
