@@ -16,3 +16,9 @@ export function pooledBytes(length: number): Uint8Array {
 export function ownedBody(body: Uint8Array): Uint8Array {
   return body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
 }
+
+/** A frame or message kept past this turn: itself when its body owns its memory, else with ownedBody's copy. */
+export function retained<T extends { readonly body: Uint8Array }>(holder: T): T {
+  const body = ownedBody(holder.body);
+  return body === holder.body ? holder : { ...holder, body };
+}

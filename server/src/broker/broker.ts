@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { headersFit } from '../../../shared/src/stomp/frame-encoder.js';
-import { ownedBody } from '../body-memory.js';
+import { retained } from '../body-memory.js';
 import { isQueue } from './destinations.js';
 import { MessageEncoding, MessageFrame } from './message-frame.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -170,10 +170,4 @@ export abstract class DispatchingBroker implements Broker {
     subscription.unacked.delete(oldest);
     this.#awaitingAck.delete(oldest);
   }
-}
-
-/** The message with its body in memory of its own, for a broker that keeps it past this turn. */
-export function retained(message: BrokerMessage): BrokerMessage {
-  const body = ownedBody(message.body);
-  return body === message.body ? message : { ...message, body };
 }

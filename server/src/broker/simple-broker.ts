@@ -1,5 +1,6 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
-import { DispatchingBroker, retained } from './broker.js';
+import { retained } from '../body-memory.js';
+import { DispatchingBroker } from './broker.js';
 import { isQueue, isUserQueue } from './destinations.js';
 import type { BrokerLimits, BrokerMessage, Delivery, Subscriber, SubscribeRequest, Subscription } from './types.js';
 

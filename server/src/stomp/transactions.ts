@@ -1,6 +1,6 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
 import type { StompFrame } from '../../../shared/src/stomp/frame.js';
-import { ownedBody } from '../body-memory.js';
+import { retained } from '../body-memory.js';
 
 /**
  * Open transactions of one session. "Any sends or acknowledgements within a transaction are
@@ -38,7 +38,7 @@ export class Transactions {
       );
     }
     // Held until COMMIT or ABORT: in memory of its own (body-memory.ts).
-    frames.push({ command: frame.command, headers: frame.headers, body: ownedBody(frame.body) });
+    frames.push(retained(frame));
   }
 
   /** Closes the transaction and returns its frames, in the order they arrived. */
