@@ -156,7 +156,7 @@ function provenance(run: BenchRun): string[] {
   for (const c of run.cases) {
     const date = c.measuredAt ?? run.date;
     byDate.set(date, [...(byDate.get(date) ?? []), c.case]);
-    machineOf.set(date, c.measuredOn ?? (date === run.date ? run.machine : undefined));
+    machineOf.set(date, c.measuredOn);
   }
   if (byDate.size < 2) return [];
   const [main, ...others] = [...byDate].sort((a, b) => b[1].length - a[1].length);
