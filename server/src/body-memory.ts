@@ -12,7 +12,10 @@ export function pooledBytes(length: number): Uint8Array {
   return Buffer.allocUnsafe(length);
 }
 
-/** `body` when it is all of its memory; otherwise a copy in memory of its own size. */
+/**
+ * `body` when it is all of its memory; otherwise a copy in memory of its own size.
+ * @internal exported for test/server/body-memory.test.ts; holders call retained()
+ */
 export function ownedBody(body: Uint8Array): Uint8Array {
   return body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
 }
