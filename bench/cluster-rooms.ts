@@ -9,9 +9,10 @@
 import { WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../server/src/app.js';
-import { loadConfig } from '../server/src/config.js';
+import { compiledServer } from './compiled.js';
 import { startPrivateRabbitMq } from '../test/helpers/private-rabbitmq.js';
+
+const { buildApp, loadConfig } = await compiledServer();
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 500);
 const RELAY_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);

@@ -10,10 +10,11 @@
  *   first member sends as soon as it sees the second arrive (includes the key agreement).
  */
 import type { AddressInfo } from 'node:net';
-import { buildApp } from '../server/src/app.js';
-import { loadConfig } from '../server/src/config.js';
-import { connect, type Session } from '../client/src/index.js';
+import type { Session } from '../client/src/index.js';
+import { compiledClient, compiledServer } from './compiled.js';
 import type { Room } from '../client/src/room.js';
+
+const [{ buildApp, loadConfig }, { connect }] = await Promise.all([compiledServer(), compiledClient()]);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const BURST = Number(process.env.BENCH_BURST ?? 600);

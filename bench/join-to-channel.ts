@@ -20,10 +20,11 @@ import '../test/helpers/wrtc-finalizers.js';
 import wrtc from '@roamhq/wrtc';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from '../server/src/app.js';
-import { loadConfig } from '../server/src/config.js';
-import { connect, type Session } from '../client/src/index.js';
+import type { Session } from '../client/src/index.js';
+import { compiledClient, compiledServer } from './compiled.js';
 import type { PeerCommand, PeerReply } from './p2p-peer.js';
+
+const [{ buildApp, loadConfig }, { connect }] = await Promise.all([compiledServer(), compiledClient()]);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 

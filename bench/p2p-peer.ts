@@ -11,7 +11,10 @@
 // Before anything makes a peer connection: @roamhq/wrtc can crash a process that closed some (see there).
 import '../test/helpers/wrtc-finalizers.js';
 import wrtc from '@roamhq/wrtc';
-import { connect, type Session } from '../client/src/index.js';
+import type { Session } from '../client/src/index.js';
+import { compiledClient } from './compiled.js';
+
+const { connect } = await compiledClient();
 
 export type PeerCommand = { cmd: 'join'; url: string; room: string; name: string; links: number } | { cmd: 'leave' };
 export type PeerReply = { ev: 'joined'; linkMs: number[] } | { ev: 'left' };

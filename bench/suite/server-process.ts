@@ -13,21 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Server as SocketIoServer } from 'socket.io';
-import type { buildApp as BuildApp } from '../../server/src/app.js';
-import type { loadConfig as LoadConfig } from '../../server/src/config.js';
-
-/**
- * stomprtc is measured as users run it: the compiled build (bench/run.ts runs `npm run build`
- * first), not the sources through tsx, whose transform wraps every closure it creates.
- */
-async function compiledServer(): Promise<{ buildApp: typeof BuildApp; loadConfig: typeof LoadConfig }> {
-  const dist = new URL('../../dist/server/src/', import.meta.url);
-  const [{ buildApp }, { loadConfig }] = await Promise.all([
-    import(new URL('app.js', dist).href) as Promise<{ buildApp: typeof BuildApp }>,
-    import(new URL('config.js', dist).href) as Promise<{ loadConfig: typeof LoadConfig }>,
-  ]);
-  return { buildApp, loadConfig };
-}
+import { compiledServer } from '../compiled.js';
 
 type Kind = 'stomprtc' | 'ws' | 'socket.io' | 'stomp-floor';
 
