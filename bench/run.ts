@@ -22,7 +22,7 @@ import {
   type PrivateRabbitMq,
 } from '../test/helpers/private-rabbitmq.js';
 import { callgrindMissing } from './suite/callgrind.js';
-import { ROUND_TRIPS_PER_EXCHANGE, type CaseResult } from './suite/scenarios.js';
+import { ROUND_TRIPS_PER_EXCHANGE, type CaseResult, type RoundTripParams } from './suite/scenarios.js';
 import type { ScenarioSpec } from './suite/scenario-process.js';
 import type { TargetName } from './suite/targets.js';
 import { mergeRun, writeReport, type BenchRun } from './report.js';
@@ -37,11 +37,14 @@ const only = args.filter((a, i) => !a.startsWith('--') && (outIndex < 0 || i !==
 const SCENARIO_TIMEOUT_MS = smoke ? 120_000 : 900_000;
 const ROUNDS = smoke ? 1 : 3;
 /**
- * Round trips each signaling round times: 3 exchanges of 1,000 pairs, 30 of 100. With 3 exchanges,
- * 100 pairs made 1,800 round trips, a window under a tenth of a second that the last slow pairs,
- * not the servers, decided: ws read 22,000 round trips/s in it and 43,000 over 18,000.
+ * Round trips each signaling or relay-chat round times: 12 exchanges of 1,000 pairs, 120 of 100.
+ * A round of 1,800 (3 exchanges of 100 pairs) lasted under a tenth of a second, which the last slow
+ * pairs, not the servers, decided. Rounds of 18,000, with one exchange per pair untimed before
+ * them, still timed part of every server's warm-up: at 100 rooms on an AMD EPYC of 2 cores, the
+ * server CPU per round trip read 48–49 µs for ws and 63–64 µs for stomprtc in such rounds, 43–46 µs
+ * and 57 µs in rounds of 72,000 after a tenth as many untimed; ws's p99 read 17.8 ms, then 9.7 ms.
  */
-const SIGNALING_ROUND_TRIPS = 18_000;
+const ROUND_TRIPS_PER_ROUND = 72_000;
 /** The file limit here is 20,000 per process; a few hundred stay free for the process itself. */
 const SESSIONS = smoke ? 50 : 19_000;
 /**
@@ -65,6 +68,15 @@ interface Planned {
    * connections close (bench/join-to-channel.ts), and the crash says nothing of what was measured.
    */
   rerunOnNativeCrash?: boolean;
+}
+
+/**
+ * Every round times ROUND_TRIPS_PER_ROUND, however many pairs share them, after a tenth as many
+ * untimed (as the fan-out's untimed tenth): each server is measured warm.
+ */
+function roundTripParams(pairs: number, path: RoundTripParams['path']) {
+  const exchanges = smoke ? 1 : ROUND_TRIPS_PER_ROUND / (pairs * ROUND_TRIPS_PER_EXCHANGE);
+  return { pairs, exchanges, warmExchanges: Math.ceil(exchanges / 10), path };
 }
 
 function plan(rabbit: boolean, callgrind: boolean): Planned[] {
@@ -93,12 +105,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
         kind: 'roundtrip',
         targets: [...all(pairs * 2), 'stomp-floor'],
         rounds: ROUNDS,
-        // Every round times SIGNALING_ROUND_TRIPS, however many rooms share them.
-        params: {
-          pairs,
-          exchanges: smoke ? 1 : SIGNALING_ROUND_TRIPS / (pairs * ROUND_TRIPS_PER_EXCHANGE),
-          path: '/app/signal',
-        },
+        params: roundTripParams(pairs, '/app/signal'),
       },
     });
   }
@@ -108,7 +115,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
       kind: 'roundtrip',
       targets: [...local, 'stomp-floor'],
       rounds: ROUNDS,
-      params: { pairs: smoke ? 5 : 1_000, exchanges: smoke ? 1 : 3, path: '/app/relay' },
+      params: roundTripParams(smoke ? 5 : 1_000, '/app/relay'),
     },
   });
   // The same round trips, each server under callgrind: its cost per round trip, apart from the host's speed.
@@ -162,7 +169,7 @@ function plan(rabbit: boolean, callgrind: boolean): Planned[] {
         kind: 'roundtrip',
         targets: ['web-stomp', 'stomprtc-relay'],
         rounds: ROUNDS,
-        params: { pairs: smoke ? 5 : 100, exchanges: smoke ? 1 : 25, path: '/app/signal' },
+        params: roundTripParams(smoke ? 5 : 100, '/app/signal'),
       },
     });
   }

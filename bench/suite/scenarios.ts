@@ -235,8 +235,13 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
 
 export interface RoundTripParams {
   pairs: number;
-  /** How many times each pair goes through its exchange. */
+  /** How many times each pair goes through its exchange, timed. */
   exchanges: number;
+  /**
+   * Untimed exchanges first, so that every target is measured warm: V8 has optimised the hot paths
+   * (stomprtc has far more JavaScript on them than ws) and the socket buffers have grown.
+   */
+  warmExchanges: number;
   /** stomprtc's path: signals (offer, answer, 10 candidates) or relay chat. */
   path: '/app/signal' | '/app/relay';
 }
@@ -307,11 +312,10 @@ export async function roundTrips(
   roundCount: number,
   params: RoundTripParams,
 ): Promise<CaseResult> {
-  const { pairs: count, exchanges, path } = params;
+  const { pairs: count, exchanges, warmExchanges, path } = params;
   const figures = await rounds(targets, roundCount, async (server) => {
     const pairs = await connectPairs(server, count, path);
-    // One untimed exchange first: every target is measured warm (JIT, socket buffers), none by its start-up.
-    await exchange(pairs, ROUND_TRIPS_PER_EXCHANGE);
+    await exchange(pairs, warmExchanges * ROUND_TRIPS_PER_EXCHANGE);
     const cpu = await cpuMeter(server);
     const { latencies, seconds } = await exchange(pairs, exchanges * ROUND_TRIPS_PER_EXCHANGE);
     const done = latencies.length;
@@ -328,8 +332,6 @@ export async function roundTrips(
 }
 
 export interface InstructionParams extends RoundTripParams {
-  /** Untimed exchanges first, until V8 has optimised the hot paths (slower under Valgrind). */
-  warmExchanges: number;
   /** Keeps each server's dumps and JIT map in `<profileDir>/<target>/` (bench/profile.ts). */
   profileDir?: string;
 }
