@@ -9,7 +9,7 @@ import { parseRelayUrl, upstreamDestination } from '../../server/src/broker/rabb
 import type { RelayBroker } from '../../server/src/broker/relay-broker.js';
 import type { AckMode } from '../../server/src/broker/types.js';
 import { StompTcpConnection } from '../../server/src/broker/stomp-tcp-connection.js';
-import { mailboxDestination } from '../../server/src/broker/node-mailbox.js';
+import { mailboxDestination, openMailbox } from '../../server/src/broker/node-mailbox.js';
 import { encodeFrame } from '../../shared/src/stomp/frame-encoder.js';
 import { createHeaders, frame, textDecoder, textEncoder, type StompFrame } from '../../shared/src/stomp/frame.js';
 import { until } from '../helpers/server.js';
@@ -18,6 +18,9 @@ import { describeWithRabbitMq, relayBroker, RELAY_URL } from './rabbitmq.js';
 
 /** relayBroker()'s MAX_FRAME_BYTES: a batch goes once it would grow past it. */
 const MAX_BATCH_BYTES = 64 * 1024;
+
+/** What the test's own connection and its opening of batches accept. */
+const WATCH_LIMITS = { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 };
 
 const closing: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -38,7 +41,7 @@ async function rabbitConnection(): Promise<StompTcpConnection> {
     ...parseRelayUrl(RELAY_URL, '/'),
     heartbeatMs: 0,
     timeoutMs: 5_000,
-    limits: { maxFrameBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8 * 1024 },
+    limits: WATCH_LIMITS,
   });
   closing.push(() => connection.disconnect());
   return connection;
@@ -68,6 +71,13 @@ async function userSession(
   return { session, queue, received };
 }
 
+/** How many messages the batches a watcher saw hold. */
+function openedCount(batches: StompFrame[]): number {
+  let count = 0;
+  for (const batch of batches) openMailbox(batch.body, WATCH_LIMITS, () => count++);
+  return count;
+}
+
 const message = (destination: string, body: string, headers: Record<string, string> = {}) => ({
   destination,
   headers: createHeaders(Object.entries({ 'content-type': 'text/plain', ...headers })),
@@ -95,6 +105,29 @@ describeWithRabbitMq('relay node mailboxes', () => {
       });
       await until(() => watched.length >= 1, 'the watcher saw the batch');
       expect(watched).toHaveLength(1);
+    });
+
+    it("gather in the next batch what turns post while RabbitMQ's receipt of the last is awaited", async () => {
+      const [a, b] = [await node(), await node()];
+      const watched = await watchMailbox(b);
+      const { queue, received: addressee } = await userSession(b, 'signal');
+
+      // Forty turns of two messages each: a RabbitMQ message per turn without the receipt's wait.
+      const turns = 40;
+      const sent: string[] = [];
+      for (let turn = 0; turn < turns; turn++) {
+        for (let i = 0; i < 2; i++) {
+          sent.push(`t${turn}m${i}`);
+          void a.publish(message(queue, sent.at(-1)!));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+
+      await addressee.received(sent.length);
+      expect(addressee.bodies()).toEqual(sent);
+      // A RECEIPT takes RabbitMQ far longer than a turn of this loop.
+      await until(() => openedCount(watched) === sent.length, 'the watcher saw every message');
+      expect(watched.length).toBeLessThanOrEqual(turns / 2);
     });
 
     it(`sends a batch before it would pass MAX_FRAME_BYTES (${MAX_BATCH_BYTES} here), and keeps the order across batches`, async () => {

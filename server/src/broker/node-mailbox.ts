@@ -16,6 +16,12 @@ import type { BrokerMessage } from './types.js';
  * queue holds its mailbox, so what is sent to a node that is gone is dropped, as it was for a
  * per-session queue; order from one node to another is kept, since one connection sends all of it
  * to one queue.
+ *
+ * A node has one batch at a time on its way to each other node: the next waits for RabbitMQ's
+ * receipt of the last. A quiet node's message goes at the end of the event-loop turn, as before;
+ * under load, what comes in while RabbitMQ works on a batch goes in the next, so batches grow with
+ * RabbitMQ's own delay (Nagle's algorithm, with RabbitMQ's receipt for the peer's ACK) and RabbitMQ's
+ * work per message falls as load rises. RabbitMQ is shared by every node: that work is the cluster's.
  */
 
 /** Separates a node's id from the rest of a session id; base64url never holds it. */
@@ -41,46 +47,53 @@ export function mailboxDestination(nodeId: string): string {
   return `/exchange/amq.direct/${MAILBOX_KEY_PREFIX}${nodeId}`;
 }
 
-interface Batch {
+/** What one node has for another: the batch being gathered, and how many are on their way. */
+interface Mailbox {
   frames: Uint8Array[];
   bytes: number;
+  inFlight: number;
 }
+
+/**
+ * Hands RabbitMQ one batch; settles once RabbitMQ has it, or once it never will (the connection
+ * is gone, or the receipt is late): either way the next batch may go. It never rejects.
+ */
+export type SendBatch = (nodeId: string, body: Uint8Array, count: number) => Promise<void>;
 
 /** The sending side: collects each node's messages and hands `send` one body per node and batch. */
 export class NodeMailboxes {
-  readonly #pending = new Map<string, Batch>();
+  readonly #mailboxes = new Map<string, Mailbox>();
   #scheduled: NodeJS.Immediate | undefined;
-  readonly #send: (nodeId: string, body: Uint8Array, count: number) => void;
+  readonly #send: SendBatch;
   readonly #maxBatchBytes: number;
 
   /**
-   * @param maxBatchBytes a batch goes once it holds this many bytes, so a batch stays within what
-   *   the receiving node decodes from RabbitMQ (one message may be as large on its own).
+   * @param maxBatchBytes a batch goes once it holds this many bytes, even while another is on its
+   *   way, so a batch stays within what the receiving node decodes from RabbitMQ (one message may be
+   *   as large on its own) and a slow RabbitMQ does not make the node hold more than that per node.
    */
-  constructor(send: (nodeId: string, body: Uint8Array, count: number) => void, maxBatchBytes: number) {
+  constructor(send: SendBatch, maxBatchBytes: number) {
     this.#send = send;
     this.#maxBatchBytes = maxBatchBytes;
   }
 
   post(nodeId: string, message: BrokerMessage): void {
     const encoded = encodeEntry(message);
-    let batch = this.#pending.get(nodeId);
-    if (batch && batch.bytes + encoded.length > this.#maxBatchBytes) {
-      this.#sendBatch(nodeId, batch);
-      batch = undefined;
-    }
-    if (!batch) this.#pending.set(nodeId, (batch = { frames: [], bytes: 0 }));
-    batch.frames.push(encoded);
-    batch.bytes += encoded.length;
+    let mailbox = this.#mailboxes.get(nodeId);
+    if (!mailbox) this.#mailboxes.set(nodeId, (mailbox = { frames: [], bytes: 0, inFlight: 0 }));
+    if (mailbox.frames.length > 0 && mailbox.bytes + encoded.length > this.#maxBatchBytes)
+      this.#sendBatch(nodeId, mailbox);
+    mailbox.frames.push(encoded);
+    mailbox.bytes += encoded.length;
     // After every I/O callback of this iteration: the messages that came in on many sockets go together.
-    this.#scheduled ??= setImmediate(() => this.flush());
+    if (mailbox.inFlight === 0) this.#scheduled ??= setImmediate(() => this.#sendReady());
   }
 
-  /** Sends every batch now (the iteration is over, or the relay is closing). */
+  /** Sends every batch now, on its way or not (the relay is closing). */
   flush(): void {
     clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
-    for (const [nodeId, batch] of this.#pending) this.#sendBatch(nodeId, batch);
+    for (const [nodeId, mailbox] of this.#mailboxes) if (mailbox.frames.length > 0) this.#sendBatch(nodeId, mailbox);
   }
 
   /** Forgets what is pending: the connection that would carry it is gone (at most once). */
@@ -88,14 +101,37 @@ export class NodeMailboxes {
     clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
     let count = 0;
-    for (const batch of this.#pending.values()) count += batch.frames.length;
-    this.#pending.clear();
+    for (const mailbox of this.#mailboxes.values()) count += mailbox.frames.length;
+    // What is on its way settles on its own, and finds no mailbox to wake.
+    this.#mailboxes.clear();
     return count;
   }
 
-  #sendBatch(nodeId: string, batch: Batch): void {
-    this.#pending.delete(nodeId);
-    this.#send(nodeId, Buffer.concat(batch.frames, batch.bytes), batch.frames.length);
+  /** The end of the turn: every node with nothing on its way gets what gathered for it. */
+  #sendReady(): void {
+    this.#scheduled = undefined;
+    for (const [nodeId, mailbox] of this.#mailboxes) {
+      if (mailbox.inFlight === 0 && mailbox.frames.length > 0) this.#sendBatch(nodeId, mailbox);
+    }
+  }
+
+  #sendBatch(nodeId: string, mailbox: Mailbox): void {
+    const { frames, bytes } = mailbox;
+    mailbox.frames = [];
+    mailbox.bytes = 0;
+    mailbox.inFlight++;
+    void this.#send(nodeId, Buffer.concat(frames, bytes), frames.length).then(() => this.#landed(nodeId, mailbox));
+  }
+
+  #landed(nodeId: string, mailbox: Mailbox): void {
+    mailbox.inFlight--;
+    if (this.#mailboxes.get(nodeId) !== mailbox) return;
+    if (mailbox.frames.length === 0) {
+      // Nothing waits: a quiet pair of nodes holds no entry.
+      if (mailbox.inFlight === 0) this.#mailboxes.delete(nodeId);
+      return;
+    }
+    if (mailbox.inFlight === 0) this.#scheduled ??= setImmediate(() => this.#sendReady());
   }
 }
 

@@ -286,8 +286,12 @@ export class RelayBroker extends DispatchingBroker {
     );
   }
 
-  /** One batch for another node's sessions: one RabbitMQ message, however many it holds. */
-  #sendToNode(nodeId: string, body: Uint8Array, count: number): void {
+  /**
+   * One batch for another node's sessions: one RabbitMQ message, however many it holds. Its receipt
+   * (RabbitMQ's confirm: the batch is in the node's mailbox, or there is no such mailbox any more)
+   * lets the next batch for that node go (node-mailbox.ts).
+   */
+  async #sendToNode(nodeId: string, body: Uint8Array, count: number): Promise<void> {
     if (this.#system?.state !== 'connected') {
       this.#options.log.warn(
         { node: nodeId, messages: count },
@@ -295,14 +299,19 @@ export class RelayBroker extends DispatchingBroker {
       );
       return;
     }
-    this.#system.send({
-      command: 'SEND',
-      headers: createHeaders([
-        ['destination', mailboxDestination(nodeId)],
-        ['content-type', 'application/octet-stream'],
-      ]),
-      body,
-    });
+    const headers = createHeaders([
+      ['destination', mailboxDestination(nodeId)],
+      ['content-type', 'application/octet-stream'],
+    ]);
+    try {
+      await this.#system.request({ command: 'SEND', headers, body });
+    } catch (err) {
+      // Lost with the connection, or late: sent at most once either way; the next batch goes.
+      this.#options.log.warn(
+        { err, node: nodeId, messages: count },
+        'broker relay got no receipt from RabbitMQ for messages to another node; they may be lost (at most once)',
+      );
+    }
   }
 
   /** This node's mailbox: per-session messages from other nodes, delivered as if published here. */
