@@ -392,6 +392,18 @@ function roomContract(name: string, start: ContractServers): void {
       return { sub, welcome };
     };
     const errorCode = async (c: TestClient) => JSON.parse((await c.errors.next()).body).code as string;
+    /**
+     * Until `member`'s room subscription has told of each of `others` joining. A node learns of
+     * joins on other nodes from the presence stream, a little later than the joiner's own welcome:
+     * before this, "every other member" of its view may lack them, and a signal to them is refused.
+     */
+    const knows = async (member: Awaited<ReturnType<typeof join>>, others: TestClient[]) => {
+      const unseen = new Set(others.map((c) => c.peerId));
+      while (unseen.size > 0) {
+        const event = await member.sub.json<{ type: string; peer?: { id: string } }>();
+        if (event.type === 'peer-joined' && event.peer) unseen.delete(event.peer.id);
+      }
+    };
 
     it('welcomes each joiner with every member and tells every member of joins and leaves', async () => {
       const [a, b, c] = await peers(3);
@@ -419,7 +431,9 @@ function roomContract(name: string, start: ContractServers): void {
     it('delivers a signal to the addressee alone with from stamped by the server; refuses an unknown addressee', async () => {
       const [a, b, c] = await peers(3);
       const signals = [b!, c!].map((p) => p.subscribe('/user/queue/signal'));
-      for (const p of [a!, b!, c!]) await join(p);
+      const inA = await join(a!);
+      for (const p of [b!, c!]) await join(p);
+      await knows(inA, [b!, c!]);
       await Promise.all([b!.sync(), c!.sync()]);
       a!.send('/app/signal', '{"type":"offer"}', { room, to: b!.peerId, from: 'forged' });
       const signal = await signals[0]!.next();
@@ -434,7 +448,9 @@ function roomContract(name: string, start: ContractServers): void {
     it('relays to every other member or to the listed ones, and to nobody when one listed is unknown', async () => {
       const [a, b, c] = await peers(3);
       const relays = [a!, b!, c!].map((p) => p.subscribe('/user/queue/relay'));
-      for (const p of [a!, b!, c!]) await join(p);
+      const inA = await join(a!);
+      for (const p of [b!, c!]) await join(p);
+      await knows(inA, [b!, c!]);
       await Promise.all([a!.sync(), b!.sync(), c!.sync()]);
       a!.send('/app/relay', 'all', { room });
       for (const inbox of [relays[1]!, relays[2]!])
