@@ -117,8 +117,9 @@ describeWithRabbitMq('relay node mailboxes', () => {
       const sent: string[] = [];
       for (let turn = 0; turn < turns; turn++) {
         for (let i = 0; i < 2; i++) {
-          sent.push(`t${turn}m${i}`);
-          void a.publish(message(queue, sent.at(-1)!));
+          const body = `t${turn}m${i}`;
+          sent.push(body);
+          void a.publish(message(queue, body));
         }
         await new Promise((resolve) => setImmediate(resolve));
       }

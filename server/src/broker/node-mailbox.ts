@@ -85,8 +85,8 @@ export class NodeMailboxes {
       this.#sendBatch(nodeId, mailbox);
     mailbox.frames.push(encoded);
     mailbox.bytes += encoded.length;
-    // After every I/O callback of this iteration: the messages that came in on many sockets go together.
-    if (mailbox.inFlight === 0) this.#scheduled ??= setImmediate(() => this.#sendReady());
+    // With a batch on its way, this one goes when that lands (#landed).
+    if (mailbox.inFlight === 0) this.#scheduleSend();
   }
 
   /** Sends every batch now, on its way or not (the relay is closing). */
@@ -125,13 +125,15 @@ export class NodeMailboxes {
 
   #landed(nodeId: string, mailbox: Mailbox): void {
     mailbox.inFlight--;
-    if (this.#mailboxes.get(nodeId) !== mailbox) return;
-    if (mailbox.frames.length === 0) {
-      // Nothing waits: a quiet pair of nodes holds no entry.
-      if (mailbox.inFlight === 0) this.#mailboxes.delete(nodeId);
-      return;
-    }
-    if (mailbox.inFlight === 0) this.#scheduled ??= setImmediate(() => this.#sendReady());
+    if (mailbox.inFlight > 0 || this.#mailboxes.get(nodeId) !== mailbox) return;
+    // Nothing waits: a quiet pair of nodes holds no entry.
+    if (mailbox.frames.length === 0) this.#mailboxes.delete(nodeId);
+    else this.#scheduleSend();
+  }
+
+  /** After every I/O callback of this iteration: the messages that came in on many sockets go together. */
+  #scheduleSend(): void {
+    this.#scheduled ??= setImmediate(() => this.#sendReady());
   }
 }
 
