@@ -133,6 +133,34 @@ describe.each<Transport>(['ws', 'sockjs'])('rooms and signals over %s', (transpo
     expect(alice.errors.all).toEqual([]);
   });
 
+  it('stamps each signal with its own sender and room, for a sender in two rooms and for two senders', async () => {
+    const [first, second] = [roomId(), roomId()];
+    const [alice, bob, carol] = [await peer(transport), await peer(transport), await peer(transport)];
+    for (const p of [alice, bob]) {
+      await join(p, first);
+      await join(p, second);
+    }
+    await join(carol, first);
+    const sent: Array<[TestClient, string]> = [
+      [alice, first],
+      [alice, second],
+      [carol, first],
+      [alice, first],
+      [alice, second],
+      [carol, first],
+    ];
+    for (const [i, [from, room]] of sent.entries()) signal(from, room, bob.peerId, { type: 'candidate', i });
+    // Alice's and Carol's signals come over two connections: in order for each, in any order between them.
+    const received = new Map<number, IMessage>();
+    for (const _ of sent) {
+      const message = await bob.signals.next();
+      received.set(json(message).i, message);
+    }
+    for (const [i, [from, room]] of sent.entries()) {
+      expect(received.get(i)?.headers).toMatchObject({ from: from.peerId, room, 'content-type': 'application/json' });
+    }
+  });
+
   it('relays to every other member, sender excluded, with content-type, from and room', async () => {
     const room = roomId();
     const [alice, bob, carol] = [await peer(transport), await peer(transport), await peer(transport)];

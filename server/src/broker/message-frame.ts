@@ -20,6 +20,20 @@ function linesOf(subscription: Subscription, version: StompVersion): Subscriptio
   return lines;
 }
 
+/**
+ * The user headers' lines of messages whose headers object is frozen: its maker reuses it for many
+ * messages (a member's signals, signals.ts), so it is encoded once. STOMP 1.2 only, as nearly
+ * every session speaks it.
+ */
+const reusedLines = new WeakMap<StompHeaders, string>();
+
+function userLines(headers: StompHeaders, version: StompVersion): string {
+  if (version !== '1.2' || !Object.isFrozen(headers)) return headerLines('MESSAGE', headers, version);
+  let lines = reusedLines.get(headers);
+  if (lines === undefined) reusedLines.set(headers, (lines = headerLines('MESSAGE', headers, version)));
+  return lines;
+}
+
 /** Lines, then the delivery's own lines (ASCII), then the shared tail: one buffer, one copy of each. */
 function assemble(lines: Buffer, own: string, tail: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(lines.length + own.length + tail.length);
@@ -83,7 +97,7 @@ export class MessageEncoding {
 
   #headText(version: StompVersion): string {
     const { headers, body } = this.message;
-    return `${headerLines('MESSAGE', headers, version)}content-length:${body.length}\n\n`;
+    return `${userLines(headers, version)}content-length:${body.length}\n\n`;
   }
 
   #encodeTail(version: StompVersion): Uint8Array {

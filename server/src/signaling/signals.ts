@@ -1,11 +1,11 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
-import { createHeaders } from '../../../shared/src/stomp/frame.js';
+import { createHeaders, type StompHeaders } from '../../../shared/src/stomp/frame.js';
 import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
 import type { SendHandler } from '../messaging/app-handlers.js';
 import type { InboundRouter } from '../messaging/router.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import type { Presence } from './presence.js';
+import type { Member, Presence } from './presence.js';
 import { parseJsonObject, requireBodyAtMost, requireMember, requireRoomHeader } from './guards.js';
 
 /**
@@ -18,6 +18,12 @@ export function signalHandler(
   router: InboundRouter,
   metrics: Metrics,
 ): SendHandler {
+  /**
+   * The headers of a member's signals, made once per membership and frozen: they are the same for
+   * every signal it sends in the room, and the broker encodes a frozen headers object once
+   * (broker/message-frame.ts).
+   */
+  const headersOf = new WeakMap<Member, StompHeaders>();
   return (session, frame) => {
     const room = requireRoomHeader(frame);
     const to = frame.headers.to;
@@ -28,11 +34,18 @@ export function signalHandler(
     if (to === session.sessionId || !members.has(to)) {
       throw new StompRtcError('UNKNOWN_PEER', `peer "${to}" is not in room "${room}"`);
     }
-    const headers = createHeaders([
-      ['from', session.sessionId],
-      ['room', room],
-      ['content-type', 'application/json'],
-    ]);
+    const sender = members.get(session.sessionId)!;
+    let headers = headersOf.get(sender);
+    if (headers?.room !== room) {
+      headers = Object.freeze(
+        createHeaders([
+          ['from', session.sessionId],
+          ['room', room],
+          ['content-type', 'application/json'],
+        ]),
+      );
+      headersOf.set(sender, headers);
+    }
     router.sendToUser(to, DESTINATIONS.userSignal, headers, frame.body);
     metrics.signals.inc();
   };
