@@ -71,19 +71,20 @@ function expectedAfterRoundTrip(f: StompFrame): ReturnType<typeof plain> {
 }
 
 describe('codec properties', () => {
-  it('decodes what it encodes (1.2), whatever the chunking and heart-beats between frames', () => {
+  it('decodes what it encodes (1.2), whatever the chunking and heart-beats between frames, bodies viewed or not', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(frameArb, fc.nat({ max: 2 })), { minLength: 1, maxLength: 3 }),
         chunkSizes,
-        (frames, sizes) => {
+        fc.boolean(),
+        (frames, sizes, viewBodies) => {
           const wire = concat(
             frames.flatMap(([f, beats]) => [encodeFrame(f, '1.2'), ...Array<Uint8Array>(beats).fill(HEARTBEAT_EOL)]),
           );
           const decoded: StompFrame[] = [];
           let heartbeats = 0;
           const decoder = new FrameDecoder(
-            { limits: ROOMY, version: '1.2' },
+            { limits: ROOMY, version: '1.2', viewBodies },
             (f) => decoded.push(f),
             () => heartbeats++,
           );

@@ -240,6 +240,42 @@ describe('FrameDecoder: valid frames', () => {
     chunk.fill(0x7a);
     expect(Array.from(frames[0]?.body ?? [])).toEqual([0x61, 0x62, 0x63]);
   });
+
+  it('with viewBodies, hands out a body that lies whole in the chunk as a view of it, sized or not', () => {
+    const bodies: Uint8Array[] = [];
+    const allocate = () => {
+      throw new Error('no body here needs memory of its own');
+    };
+    const decoder = new FrameDecoder({ allocate, viewBodies: true }, (f) => bodies.push(f.body));
+    const chunk = bytes('SEND\ncontent-length:3\n\na\0c\0SEND\n\ndef\0SEND\ncontent-length:0\n\n\0');
+    decoder.push(chunk);
+    expect(bodies.map((b) => Array.from(b))).toEqual([[0x61, 0, 0x63], [0x64, 0x65, 0x66], []]);
+    expect(bodies[0]!.buffer).toBe(chunk.buffer);
+    expect(bodies[0]!.byteOffset).toBe('SEND\ncontent-length:3\n\n'.length);
+    expect(bodies[1]!.buffer).toBe(chunk.buffer);
+  });
+
+  it('with viewBodies, puts a body split across chunks together in memory from `allocate`', () => {
+    const slab = new ArrayBuffer(64);
+    let used = 0;
+    const allocate = (length: number) => {
+      const memory = new Uint8Array(slab, used, length);
+      used += length;
+      return memory;
+    };
+    const bodies: Array<[string, 'own' | 'view']> = [];
+    const decoder = new FrameDecoder({ allocate, viewBodies: true }, (f) => {
+      bodies.push([new TextDecoder().decode(f.body), f.body.buffer === slab ? 'own' : 'view']);
+    });
+    // The second body starts a chunk and lies whole in it: a view of that chunk.
+    const chunks = ['SEND\ncontent-length:3\n\nab', 'c\0SEND\ncontent-length:2\n\n', 'de\0SEND\n\ngh', 'i\0'];
+    for (const chunk of chunks.map((c) => bytes(c))) decoder.push(chunk);
+    expect(bodies).toEqual([
+      ['abc', 'own'],
+      ['de', 'view'],
+      ['ghi', 'own'],
+    ]);
+  });
 });
 
 describe('FrameDecoder: header escaping', () => {

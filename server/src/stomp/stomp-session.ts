@@ -14,7 +14,7 @@ import { FrameDecoder } from '../../../shared/src/stomp/frame-decoder.js';
 import { encodeFrame, HEARTBEAT_EOL, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
 import { validateClientFrame } from '../../../shared/src/stomp/validate.js';
 import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
-import { pooledBytes } from '../body-memory.js';
+import { pooledBytes, retained } from '../body-memory.js';
 import { decoderLimits, HEARTBEAT_MAX_MS, type Config } from '../config.js';
 import type { SessionRouter } from '../messaging/access-gate.js';
 import type { SessionContext, SessionSubscription } from '../messaging/session-context.js';
@@ -104,7 +104,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
     const { config } = host;
     // No heart-beat callback: onData counts every byte received as life already.
     this.#decoder = new FrameDecoder(
-      { limits: decoderLimits(config, false), version: '1.2', allocate: pooledBytes },
+      { limits: decoderLimits(config, false), version: '1.2', allocate: pooledBytes, viewBodies: true },
       StompSession.#decoded,
     );
     connection.attach(this);
@@ -269,7 +269,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
     try {
       if (this.state === 'awaiting-connect') return this.#connect(received);
       if (this.state === 'authenticating') {
-        (this.#backlog ??= []).push(received);
+        (this.#backlog ??= []).push(retained(received));
         return;
       }
       this.#admit(received);
@@ -289,7 +289,7 @@ export class StompSession implements SessionContext, ConnectionHandler, Heartbea
       return;
     }
     const throttled = (this.#throttled ??= []);
-    throttled.push(received);
+    throttled.push(retained(received));
     this.#throttledBytes += frameSize(received);
     const { sendRatePerSecond, throttleMaxBacklogMs, throttleMaxBacklogBytes } = this.#host.config;
     const backlogMs = (throttled.length * 1000) / sendRatePerSecond;

@@ -56,12 +56,21 @@ export interface FrameDecoderOptions {
   /** Escaping rules for header lines; the server starts at 1.0 and sets the negotiated version after CONNECT. @default '1.2' */
   version?: StompVersion;
   /**
-   * Where each body is put: memory the decoder fills whole before the frame is emitted, never a
-   * view of the caller's chunk (which a kept body would hold whole, and which the caller may
-   * reuse). The server passes Node's pooled Buffer.allocUnsafe (server/src/body-memory.ts).
+   * Where each body is put that is not handed out as a view (see viewBodies): memory the decoder
+   * fills whole before the frame is emitted. The server passes Node's pooled Buffer.allocUnsafe
+   * (server/src/body-memory.ts).
    * @default a Uint8Array of its own
    */
   allocate?: (length: number) => Uint8Array;
+  /**
+   * A body that lies whole in the chunk being pushed is handed out as a view of that chunk, not
+   * copied. Only for a caller that never reuses a chunk it pushed, and that copies any body it
+   * keeps past the frame's handling: a view holds the whole chunk. The server's sessions do
+   * (ws hands each message in memory of its own; server/src/body-memory.ts retained()). A body
+   * split across chunks is put together in memory from `allocate`.
+   * @default false
+   */
+  viewBodies?: boolean;
 }
 
 /**
@@ -88,12 +97,15 @@ export class FrameDecoder {
   #frameVersion: StompVersion = '1.2';
   #headers: StompHeaders = NO_HEADERS;
   #headerCount = 0;
+  /** The body being read, or NO_BODY while a body that may be viewed has not been reached yet. */
   #sizedBody: Uint8Array = NO_BODY;
+  #sizedLength = 0;
   #sizedBodyFilled = 0;
 
   readonly #onFrame: (frame: StompFrame) => void;
   readonly #onHeartbeat: (() => void) | undefined;
   readonly #allocate: (length: number) => Uint8Array;
+  readonly #viewBodies: boolean;
 
   constructor(options: FrameDecoderOptions, onFrame: (frame: StompFrame) => void, onHeartbeat?: () => void) {
     this.#onFrame = onFrame;
@@ -101,6 +113,7 @@ export class FrameDecoder {
     this.#limits = options.limits ?? DEFAULT_DECODER_LIMITS;
     this.#version = options.version ?? '1.2';
     this.#allocate = options.allocate ?? ownBytes;
+    this.#viewBodies = options.viewBodies ?? false;
   }
 
   /** Escaping follows the new version from the next frame on (a frame in progress keeps its own). */
@@ -170,7 +183,7 @@ export class FrameDecoder {
           if (chunk[pos] !== NUL) {
             throw new StompRtcError(
               'MALFORMED_FRAME',
-              `${this.#command} body of content-length ${this.#sizedBody.length} is not followed by a NUL octet`,
+              `${this.#command} body of content-length ${this.#sizedLength} is not followed by a NUL octet`,
             );
           }
           pos++;
@@ -384,17 +397,28 @@ export class FrameDecoder {
         `${this.#command} content-length ${declared} makes the frame over the limit of ${this.#limits.maxFrameBytes} bytes`,
       );
     }
-    this.#sizedBody = this.#allocate(length);
+    this.#sizedLength = length;
+    // A body to be viewed gets memory only if it turns out not to lie whole in one chunk.
+    this.#sizedBody = this.#viewBodies ? NO_BODY : this.#allocate(length);
     this.#sizedBodyFilled = 0;
     this.#state = length > 0 ? 'sized-body' : 'after-sized-body';
   }
 
   #readSizedBody(chunk: Uint8Array, pos: number): number {
-    const take = Math.min(this.#sizedBody.length - this.#sizedBodyFilled, chunk.length - pos);
+    if (this.#sizedBody === NO_BODY) {
+      if (chunk.length - pos >= this.#sizedLength) {
+        this.#sizedBody = viewOf(chunk, pos, pos + this.#sizedLength);
+        this.#frameBytes += this.#sizedLength;
+        this.#state = 'after-sized-body';
+        return pos + this.#sizedLength;
+      }
+      this.#sizedBody = this.#allocate(this.#sizedLength);
+    }
+    const take = Math.min(this.#sizedLength - this.#sizedBodyFilled, chunk.length - pos);
     this.#sizedBody.set(viewOf(chunk, pos, pos + take), this.#sizedBodyFilled);
     this.#sizedBodyFilled += take;
     this.#frameBytes += take;
-    if (this.#sizedBodyFilled === this.#sizedBody.length) this.#state = 'after-sized-body';
+    if (this.#sizedBodyFilled === this.#sizedLength) this.#state = 'after-sized-body';
     return pos + take;
   }
 
@@ -411,7 +435,7 @@ export class FrameDecoder {
     this.#frameBytes += tail.length;
     this.#checkFrameSize();
     this.#frameBytes++;
-    const body = this.#takeParts(tail, true);
+    const body = this.#takeParts(tail, !this.#viewBodies);
     this.#emit(body);
     return nul + 1;
   }
@@ -425,8 +449,9 @@ export class FrameDecoder {
   }
 
   /**
-   * The carried-over parts plus `tail`, concatenated once. A line may be `tail` itself when nothing
-   * was carried; a body (`copy`) is always a copy, in memory from #allocate.
+   * The carried-over parts plus `tail`, concatenated once. When nothing was carried, a line is
+   * `tail` itself, and so is a body when bodies are viewed; a body that is not (`copy`) is a copy,
+   * in memory from #allocate.
    */
   #takeParts(tail: Uint8Array, copy = false): Uint8Array {
     if (this.#parts === undefined) return copy ? this.#copyOf(tail) : tail;
