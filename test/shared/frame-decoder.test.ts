@@ -27,6 +27,18 @@ function bytes(...parts: (string | Uint8Array | number[])[]): Uint8Array {
   return out;
 }
 
+/** An `allocate` that hands out consecutive pieces of one 64-byte slab. */
+function slabAllocator(): { slab: ArrayBuffer; allocate: (length: number) => Uint8Array } {
+  const slab = new ArrayBuffer(64);
+  let used = 0;
+  const allocate = (length: number) => {
+    const memory = new Uint8Array(slab, used, length);
+    used += length;
+    return memory;
+  };
+  return { slab, allocate };
+}
+
 function decoderFor(options: Options, events: Event[]): FrameDecoder {
   return new FrameDecoder(
     { version: options.version, limits: { ...DEFAULT_DECODER_LIMITS, ...options.limits } },
@@ -213,13 +225,7 @@ describe('FrameDecoder: valid frames', () => {
   });
 
   it('puts every body in memory from `allocate`, whole before the frame is emitted', () => {
-    const slab = new ArrayBuffer(64);
-    let used = 0;
-    const allocate = (length: number) => {
-      const memory = new Uint8Array(slab, used, length);
-      used += length;
-      return memory;
-    };
+    const { slab, allocate } = slabAllocator();
     const bodies: string[] = [];
     const decoder = new FrameDecoder({ allocate }, (f) => {
       expect(f.body.buffer).toBe(slab);
@@ -256,13 +262,7 @@ describe('FrameDecoder: valid frames', () => {
   });
 
   it('with viewBodies, puts a body split across chunks together in memory from `allocate`', () => {
-    const slab = new ArrayBuffer(64);
-    let used = 0;
-    const allocate = (length: number) => {
-      const memory = new Uint8Array(slab, used, length);
-      used += length;
-      return memory;
-    };
+    const { slab, allocate } = slabAllocator();
     const bodies: Array<[string, 'own' | 'view']> = [];
     const decoder = new FrameDecoder({ allocate, viewBodies: true }, (f) => {
       bodies.push([new TextDecoder().decode(f.body), f.body.buffer === slab ? 'own' : 'view']);
