@@ -111,14 +111,17 @@ export class StompTcpConnection {
     const id = `rcpt-${this.#nextReceipt++}`;
     const headers = createHeaders(Object.entries(outbound.headers));
     headers.receipt = id;
+    // The timer keeps the command's name, not the frame: a body may be a view of a whole WebSocket
+    // message (server/src/body-memory.ts), which would stay in memory until the receipt.
+    const { command } = outbound;
     const arrived = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#receipts.delete(id);
-        reject(new Error(`no RECEIPT for ${outbound.command} within ${this.#options.timeoutMs} ms`));
+        reject(new Error(`no RECEIPT for ${command} within ${this.#options.timeoutMs} ms`));
       }, this.#options.timeoutMs);
       this.#receipts.set(id, { resolve, reject, timer });
     });
-    this.send({ command: outbound.command, headers, body: outbound.body });
+    this.send({ command, headers, body: outbound.body });
     return arrived;
   }
 
