@@ -267,6 +267,34 @@ describe('relay', () => {
     expect(Array.from(m.binaryBody)).toEqual(Array.from(bytes));
     expect(m.headers['content-type']).toBe('application/octet-stream');
   });
+  it("gives each relayed message the headers of its own SEND, as a sender's headers change and between rooms", async () => {
+    const [first, second] = [roomId(), roomId()];
+    const [alice, bob] = [await peer(), await peer()];
+    for (const p of [alice, bob]) {
+      await join(p, first);
+      await join(p, second);
+    }
+    const sent: Array<[string, Record<string, string>]> = [
+      [first, { 'content-type': 'text/plain', 'x-a': '1' }],
+      [first, { 'content-type': 'text/plain', 'x-a': '1' }],
+      // A header dropped, then one changed and one added, then the same in the other room.
+      [first, { 'content-type': 'text/plain' }],
+      [first, { 'content-type': 'application/json', 'x-b': '2' }],
+      [second, { 'content-type': 'application/json', 'x-b': '2' }],
+      // One more than the last, then none; a forged `from` is the server's to stamp.
+      [second, { 'content-type': 'application/json', 'x-a': '1', 'x-b': '2' }],
+      [second, { from: bob.peerId }],
+    ];
+    for (const [i, [room, headers]] of sent.entries())
+      alice.send('/app/relay', `m${i}`, { room, to: bob.peerId, ...headers });
+    for (const [i, [room, headers]] of sent.entries()) {
+      const message = await bob.relays.next();
+      expect(message.body).toBe(`m${i}`);
+      const { destination, subscription, 'message-id': id, 'content-length': length, ...user } = message.headers;
+      expect([destination, subscription, id, length].every(Boolean)).toBe(true);
+      expect(user).toEqual({ ...headers, from: alice.peerId, room });
+    }
+  });
 });
 
 describe('hostile signals and relays: a non-fatal error to the sender, nothing delivered, others unaffected', () => {

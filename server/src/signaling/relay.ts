@@ -1,10 +1,12 @@
 import { StompRtcError } from '../../../shared/src/errors.js';
+import type { StompHeaders } from '../../../shared/src/stomp/frame.js';
 import { DESTINATIONS } from '../../../shared/src/signaling/destinations.js';
+import { SEND_ONLY_HEADERS } from '../broker/broker.js';
 import type { SendHandler } from '../messaging/app-handlers.js';
 import { carriedHeaders, type InboundRouter } from '../messaging/router.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import type { Presence } from './presence.js';
+import type { Member, Presence } from './presence.js';
 import { requireBodyAtMost, requireMember, requireRoomHeader } from './guards.js';
 
 /**
@@ -13,6 +15,12 @@ import { requireBodyAtMost, requireMember, requireRoomHeader } from './guards.js
  * addressees are checked before anything is sent, so a bad list delivers to nobody.
  */
 export function relayHandler(config: Config, presence: Presence, router: InboundRouter, metrics: Metrics): SendHandler {
+  /**
+   * The headers of a member's last relayed message, frozen, kept while its SENDs carry the same
+   * ones (a chat's `content-type`, nearly always): the broker encodes a frozen headers object once
+   * (broker/message-frame.ts). Keyed by the presence Member, so they go with the membership.
+   */
+  const headersOf = new WeakMap<Member, KeptHeaders>();
   return (session, frame) => {
     const room = requireRoomHeader(frame);
     requireBodyAtMost(frame, config.relayMaxBytes, 'RELAY_MAX_BYTES');
@@ -22,12 +30,44 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
       if (id === session.sessionId || !members.has(id))
         throw new StompRtcError('UNKNOWN_PEER', `peer "${id}" is not in room "${room}"`);
     }
-    const headers = carriedHeaders(frame.headers, 'to');
-    headers.from = session.sessionId;
-    headers.room = room;
+    const sender = members.get(session.sessionId)!;
+    let kept = headersOf.get(sender);
+    if (kept?.headers.room !== room || !carriesSame(frame.headers, kept)) {
+      kept = keptHeaders(frame.headers, session.sessionId, room);
+      headersOf.set(sender, kept);
+    }
+    const { headers } = kept;
     for (const id of addressees) router.sendToUser(id, DESTINATIONS.userRelay, headers, frame.body);
     metrics.relayed.inc(addressees.length);
   };
+}
+
+interface KeptHeaders {
+  /** What the SEND carried, `from` and `room`; frozen. */
+  readonly headers: StompHeaders;
+  /** How many of them the SEND carried (not `from` nor `room`, which the server sets). */
+  readonly carried: number;
+}
+
+/** The headers a relayed message carries to its addressees: the SEND's user headers but `to`, then `from` and `room`. */
+function keptHeaders(send: StompHeaders, from: string, room: string): KeptHeaders {
+  const headers = carriedHeaders(send, 'to');
+  headers.from = from;
+  headers.room = room;
+  let carried = 0;
+  for (const name in headers) if (name !== 'from' && name !== 'room') carried++;
+  return { headers: Object.freeze(headers), carried };
+}
+
+/** Whether a SEND's headers make exactly `kept`'s headers (with the same `from` and `room`). */
+function carriesSame(send: StompHeaders, kept: KeptHeaders): boolean {
+  let carried = 0;
+  for (const name in send) {
+    if (SEND_ONLY_HEADERS.has(name) || name === 'to' || name === 'from' || name === 'room') continue;
+    if (kept.headers[name] !== send[name]) return false;
+    carried++;
+  }
+  return carried === kept.carried;
 }
 
 /** The `to` list without repeats, or every other member when there is none. */
