@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { createHeaders, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
+import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
 import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
+import { decimalLength, writeAscii, writeDecimal } from './ascii-bytes.js';
 import type { BrokerMessage, Subscription, SubscriptionLines } from './types.js';
 
 const NUL = 0;
@@ -22,24 +23,49 @@ function linesOf(subscription: Subscription, version: StompVersion): Subscriptio
 
 /**
  * The user headers' lines of messages whose headers object is frozen: its maker reuses it for many
- * messages (a member's signals, signals.ts), so it is encoded once. STOMP 1.2 only, as nearly
- * every session speaks it.
+ * messages (a member's signals and relayed messages, signaling/), so they are encoded once, in
+ * memory of their own (a slice of Node's Buffer pool would keep its whole 8 KiB slab as long as
+ * the membership). STOMP 1.2 only, as nearly every session speaks it.
  */
-const reusedLines = new WeakMap<StompHeaders, string>();
+const reusedLines = new WeakMap<StompHeaders, Uint8Array>();
 
-function userLines(headers: StompHeaders, version: StompVersion): string {
-  if (version !== '1.2' || !Object.isFrozen(headers)) return headerLines('MESSAGE', headers, version);
+function userLines(headers: StompHeaders, version: StompVersion): Uint8Array {
+  if (version !== '1.2' || !Object.isFrozen(headers)) return Buffer.from(headerLines('MESSAGE', headers, version));
   let lines = reusedLines.get(headers);
-  if (lines === undefined) reusedLines.set(headers, (lines = headerLines('MESSAGE', headers, version)));
+  if (lines === undefined)
+    reusedLines.set(headers, (lines = textEncoder.encode(headerLines('MESSAGE', headers, version))));
   return lines;
+}
+
+const MESSAGE_ID = 'message-id:';
+const CONTENT_LENGTH = 'content-length:';
+const LF = 0x0a;
+
+/** `content-length:<n>` and the blank line that ends the head, at `at`; returns where they end. */
+function writeLengthLine(out: Uint8Array, at: number, bodyLength: number, digits: number): number {
+  at = writeDecimal(out, writeAscii(out, at, CONTENT_LENGTH), bodyLength, digits);
+  out[at] = LF;
+  out[at + 1] = LF;
+  return at + 2;
+}
+
+/** Octets of writeLengthLine's output. */
+function lengthLineBytes(digits: number): number {
+  return CONTENT_LENGTH.length + digits + 2;
+}
+
+/** `message-id:<id>` at `at`; returns where it ends. Message ids are [0-9a-z-]. */
+function writeMessageIdLine(out: Uint8Array, at: number, messageId: string): number {
+  at = writeAscii(out, writeAscii(out, at, MESSAGE_ID), messageId);
+  out[at] = LF;
+  return at + 1;
 }
 
 /** Lines, then the delivery's own lines (ASCII), then the shared tail: one buffer, one copy of each. */
 function assemble(lines: Buffer, own: string, tail: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(lines.length + own.length + tail.length);
   out.set(lines, 0);
-  out.write(own, lines.length, 'latin1');
-  out.set(tail, lines.length + own.length);
+  out.set(tail, writeAscii(out, lines.length, own));
   return out;
 }
 
@@ -85,7 +111,7 @@ export class MessageEncoding {
     if (this.#firstKey === undefined) {
       // Most messages have one delivery (a signal, a relayed chat line): one buffer, no shared tail.
       this.#firstKey = lines.key;
-      this.#firstFrame = this.#encodeWhole(lines, `message-id:${this.messageId}\n`);
+      this.#firstFrame = this.#encodeWhole(lines);
       return this.#firstFrame;
     }
     let bytes = this.#otherFrames?.get(lines.key);
@@ -95,33 +121,30 @@ export class MessageEncoding {
     return bytes;
   }
 
-  #headText(version: StompVersion): string {
-    const { headers, body } = this.message;
-    return `${userLines(headers, version)}content-length:${body.length}\n\n`;
-  }
-
   #encodeTail(version: StompVersion): Uint8Array {
-    const { body } = this.message;
-    const head = this.#headText(version);
-    const headBytes = Buffer.byteLength(head);
-    const tail = Buffer.allocUnsafe(headBytes + body.length + 1);
-    tail.write(head, 0);
-    tail.set(body, headBytes);
+    const { headers, body } = this.message;
+    const user = userLines(headers, version);
+    const digits = decimalLength(body.length);
+    const tail = Buffer.allocUnsafe(user.length + lengthLineBytes(digits) + body.length + 1);
+    tail.set(user, 0);
+    tail.set(body, writeLengthLine(tail, user.length, body.length, digits));
     tail[tail.length - 1] = NUL;
     return tail;
   }
 
-  /** Lines, own lines, user headers, body and NUL, written into one buffer. */
-  #encodeWhole(lines: SubscriptionLines, own: string): Uint8Array {
-    const { body } = this.message;
-    // The delivery's own lines and the message's headers in one string: one length, one write.
-    const head = own + this.#headText(lines.version);
-    const headAt = lines.bytes.length;
-    const headBytes = Buffer.byteLength(head);
-    const out = Buffer.allocUnsafe(headAt + headBytes + body.length + 1);
+  /** Lines, the message-id line, user headers, content-length, body and NUL, written into one buffer. */
+  #encodeWhole(lines: SubscriptionLines): Uint8Array {
+    const { headers, body } = this.message;
+    const user = userLines(headers, lines.version);
+    const digits = decimalLength(body.length);
+    const idLine = MESSAGE_ID.length + this.messageId.length + 1;
+    const out = Buffer.allocUnsafe(
+      lines.bytes.length + idLine + user.length + lengthLineBytes(digits) + body.length + 1,
+    );
     out.set(lines.bytes, 0);
-    out.write(head, headAt);
-    out.set(body, headAt + headBytes);
+    const userAt = writeMessageIdLine(out, lines.bytes.length, this.messageId);
+    out.set(user, userAt);
+    out.set(body, writeLengthLine(out, userAt + user.length, body.length, digits));
     out[out.length - 1] = NUL;
     return out;
   }
