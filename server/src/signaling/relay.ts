@@ -16,9 +16,11 @@ import { requireBodyAtMost, requireMember, requireRoomHeader } from './guards.js
  */
 export function relayHandler(config: Config, presence: Presence, router: InboundRouter, metrics: Metrics): SendHandler {
   /**
-   * The headers of a member's last relayed message, frozen, kept while its SENDs carry the same
-   * ones (a chat's `content-type`, nearly always): the broker encodes a frozen headers object once
-   * (broker/message-frame.ts). Keyed by the presence Member, so they go with the membership.
+   * The headers of a member's last relayed message, kept while its SENDs carry the same ones (a
+   * chat's `content-type`, nearly always) and frozen at their second use: the broker encodes a
+   * frozen headers object once (broker/message-frame.ts), and a sender whose headers change with
+   * every message (a sequence number of its own) makes no cache entry there. Keyed by the presence
+   * Member, so they go with the membership.
    */
   const headersOf = new WeakMap<Member, KeptHeaders>();
   return (session, frame) => {
@@ -35,7 +37,7 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
     if (kept?.headers.room !== room || !carriesSame(frame.headers, kept)) {
       kept = keptHeaders(frame.headers, session.sessionId, room);
       headersOf.set(sender, kept);
-    }
+    } else if (!Object.isFrozen(kept.headers)) Object.freeze(kept.headers);
     const { headers } = kept;
     for (const id of addressees) router.sendToUser(id, DESTINATIONS.userRelay, headers, frame.body);
     metrics.relayed.inc(addressees.length);
@@ -43,7 +45,7 @@ export function relayHandler(config: Config, presence: Presence, router: Inbound
 }
 
 interface KeptHeaders {
-  /** What the SEND carried, `from` and `room`; frozen. */
+  /** What the SEND carried, `from` and `room`; frozen from their second use, never written to. */
   readonly headers: StompHeaders;
   /** How many of them the SEND carried (not `from` nor `room`, which the server sets). */
   readonly carried: number;
@@ -56,7 +58,7 @@ function keptHeaders(send: StompHeaders, from: string, room: string): KeptHeader
   headers.room = room;
   let carried = 0;
   for (const name in headers) if (name !== 'from' && name !== 'room') carried++;
-  return { headers: Object.freeze(headers), carried };
+  return { headers, carried };
 }
 
 /** Whether a SEND's headers make exactly `kept`'s headers (with the same `from` and `room`). */
