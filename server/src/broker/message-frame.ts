@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHeaders, textEncoder, type StompHeaders, type StompVersion } from '../../../shared/src/stomp/frame.js';
 import { headerLines, type SelfEncodingFrame } from '../../../shared/src/stomp/frame-encoder.js';
-import { decimalLength, writeAscii, writeDecimal } from './ascii-bytes.js';
 import type { BrokerMessage, Subscription, SubscriptionLines } from './types.js';
 
 const NUL = 0;
@@ -41,17 +40,28 @@ const MESSAGE_ID = 'message-id:';
 const CONTENT_LENGTH = 'content-length:';
 const LF = 0x0a;
 
-/** `content-length:<n>` and the blank line that ends the head, at `at`; returns where they end. */
-function writeLengthLine(out: Uint8Array, at: number, bodyLength: number, digits: number): number {
-  at = writeDecimal(out, writeAscii(out, at, CONTENT_LENGTH), bodyLength, digits);
+/**
+ * Writes `text`, known to be ASCII, at `at` and returns where it ends. The short pieces a delivery
+ * writes of its own (header names, the message id, the content-length) are copied here rather than
+ * joined into one string: V8 builds a joined string as a tree, which Buffer.byteLength and
+ * Buffer.write each flatten in C++ (3.6 % of the server's CPU samples on signaling, in `perf`).
+ */
+function writeAscii(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** Octets of `content-length:<length>` and the blank line that ends the head. */
+function lengthLineBytes(length: string): number {
+  return CONTENT_LENGTH.length + length.length + 2;
+}
+
+/** `content-length:<length>` and the blank line that ends the head, at `at`; returns where they end. */
+function writeLengthLine(out: Uint8Array, at: number, length: string): number {
+  at = writeAscii(out, writeAscii(out, at, CONTENT_LENGTH), length);
   out[at] = LF;
   out[at + 1] = LF;
   return at + 2;
-}
-
-/** Octets of writeLengthLine's output. */
-function lengthLineBytes(digits: number): number {
-  return CONTENT_LENGTH.length + digits + 2;
 }
 
 /** `message-id:<id>` at `at`; returns where it ends. Message ids are [0-9a-z-]. */
@@ -124,10 +134,10 @@ export class MessageEncoding {
   #encodeTail(version: StompVersion): Uint8Array {
     const { headers, body } = this.message;
     const user = userLines(headers, version);
-    const digits = decimalLength(body.length);
-    const tail = Buffer.allocUnsafe(user.length + lengthLineBytes(digits) + body.length + 1);
+    const length = String(body.length);
+    const tail = Buffer.allocUnsafe(user.length + lengthLineBytes(length) + body.length + 1);
     tail.set(user, 0);
-    tail.set(body, writeLengthLine(tail, user.length, body.length, digits));
+    tail.set(body, writeLengthLine(tail, user.length, length));
     tail[tail.length - 1] = NUL;
     return tail;
   }
@@ -136,15 +146,15 @@ export class MessageEncoding {
   #encodeWhole(lines: SubscriptionLines): Uint8Array {
     const { headers, body } = this.message;
     const user = userLines(headers, lines.version);
-    const digits = decimalLength(body.length);
+    const length = String(body.length);
     const idLine = MESSAGE_ID.length + this.messageId.length + 1;
     const out = Buffer.allocUnsafe(
-      lines.bytes.length + idLine + user.length + lengthLineBytes(digits) + body.length + 1,
+      lines.bytes.length + idLine + user.length + lengthLineBytes(length) + body.length + 1,
     );
     out.set(lines.bytes, 0);
     const userAt = writeMessageIdLine(out, lines.bytes.length, this.messageId);
     out.set(user, userAt);
-    out.set(body, writeLengthLine(out, userAt + user.length, body.length, digits));
+    out.set(body, writeLengthLine(out, userAt + user.length, length));
     out[out.length - 1] = NUL;
     return out;
   }
