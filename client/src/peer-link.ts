@@ -17,7 +17,7 @@
  */
 import SimplePeer from 'simple-peer';
 import type { ClientId } from './envelope.js';
-import type { WrtcImpl } from './webrtc.js';
+import { forSimplePeer, type WrtcImpl } from './webrtc.js';
 import { LinkMedia } from './link-media.js';
 import {
   BACKPRESSURE_POLL_MS,
@@ -317,7 +317,7 @@ export class PeerLink {
       trickle: true,
       objectMode: true,
       config: { iceServers: [...this.#opts.iceServers] },
-      wrtc: this.#opts.wrtc as SimplePeer.Options['wrtc'],
+      wrtc: forSimplePeer(this.#opts.wrtc!) as SimplePeer.Options['wrtc'],
     }) as Peer;
     this.#peer = peer;
     const mine = () => this.#peer === peer && this.#phase.name !== 'destroyed';
