@@ -59,7 +59,7 @@ async function bareChannelMs(): Promise<number> {
   return ms;
 }
 
-async function roomRun(url: string, size: number, run: number): Promise<number[]> {
+async function roomRun(url: string, size: number, run: number | 'first'): Promise<number[]> {
   const sessions: Session[] = [];
   const linkTimes: number[] = [];
   try {
@@ -137,7 +137,7 @@ class PeerProcess {
 let peersLostOnLeave = 0;
 
 /** As roomRun, with each peer a process of its own. */
-async function roomRunInProcesses(url: string, peers: PeerProcess[], run: number): Promise<number[]> {
+async function roomRunInProcesses(url: string, peers: PeerProcess[], run: number | 'first'): Promise<number[]> {
   const linkTimes: number[] = [];
   const room = `bench-processes-${peers.length}-${run}`;
   for (const [i, peer] of peers.entries()) linkTimes.push(...(await peer.join(url, room, `peer-${i}`, i)));
@@ -182,9 +182,14 @@ function record(label: string, perRun: number[]): void {
     ratioToBareChannel: Number((ms / baselineMs).toFixed(2)),
   };
 }
+// The first join of new peer processes pays their one-time costs (module set-up, JIT, @roamhq/wrtc's
+// first peer connections): it is kept out of the runs, as first runs are everywhere here, and shown
+// on a row of its own, since a user's first join pays them too.
+const firstJoins: Record<string, number> = {};
 for (const size of [2, 6]) {
   const peers = Array.from({ length: size }, () => new PeerProcess());
   try {
+    firstJoins[size] = median(await roomRunInProcesses(url, peers, 'first'));
     const perRun: number[] = [];
     for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRunInProcesses(url, peers, run)));
     record(`${size} peers, a process each`, perRun);
@@ -193,10 +198,12 @@ for (const size of [2, 6]) {
   }
 }
 for (const size of [2, 6]) {
+  await roomRun(url, size, 'first');
   const perRun: number[] = [];
   for (let run = 0; run < RUNS; run++) perRun.push(median(await roomRun(url, size, run)));
   record(`${size} peers in one process`, perRun);
 }
+for (const [size, ms] of Object.entries(firstJoins)) record(`${size} peers, a process each, their first join`, [ms]);
 // The first run of a process pays its one-time costs (module set-up, JIT): untimed, as everywhere here.
 await firstMessage(url, 'bench-first-warm-up');
 const firstMessageRuns: number[] = [];
