@@ -41,7 +41,7 @@ async function connectPair(answererImpl: WrtcImpl): Promise<{ candidatesToAnswer
   peers.push(offerer, answerer);
   let candidatesToAnswerer = 0;
   offerer.on('signal', (signal: SimplePeer.SignalData) => {
-    if (signal.candidate) candidatesToAnswerer++;
+    if (signal.type === 'candidate') candidatesToAnswerer++;
     answerer.signal(signal);
   });
   answerer.on('signal', (signal: SimplePeer.SignalData) => offerer.signal(signal));
