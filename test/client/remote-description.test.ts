@@ -8,24 +8,30 @@ import wrtc from '@roamhq/wrtc';
 import SimplePeer from 'simple-peer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forSimplePeer, type WrtcImpl } from '../../client/src/webrtc.js';
+import { trackedWrtc } from './helpers/tracked-wrtc.js';
 import { waitFor } from './helpers/wait.js';
 
-/** The real implementation, with the connections it makes and the reads of their remoteDescription. */
+/**
+ * The real implementation (trackedWrtc, which keeps the connections it makes), with each read of a
+ * connection's remoteDescription counted.
+ */
 function watched(): { impl: WrtcImpl; connections: RTCPeerConnection[]; reads: () => number } {
-  const connections: RTCPeerConnection[] = [];
+  const tracked = trackedWrtc();
+  const Tracked = tracked.impl.RTCPeerConnection as typeof RTCPeerConnection;
   let reads = 0;
-  const Native: typeof RTCPeerConnection = wrtc.RTCPeerConnection;
   function Watched(config?: RTCConfiguration): RTCPeerConnection {
-    const connection = new Native(config);
-    connections.push(connection);
-    return new Proxy(connection, {
+    return new Proxy(new Tracked(config), {
       get(target, key, receiver) {
         if (key === 'remoteDescription') reads++;
         return Reflect.get(target, key, receiver) as unknown;
       },
     });
   }
-  return { impl: { ...wrtc, RTCPeerConnection: Watched }, connections, reads: () => reads };
+  return {
+    impl: { ...tracked.impl, RTCPeerConnection: Watched },
+    connections: tracked.connections,
+    reads: () => reads,
+  };
 }
 
 let peers: SimplePeer.Instance[] = [];
@@ -103,13 +109,15 @@ describe('forSimplePeer', () => {
 
   it("hands a browser's own RTCPeerConnection over as it is", () => {
     const global = globalThis as { RTCPeerConnection?: unknown };
+    const had = 'RTCPeerConnection' in global;
     const before = global.RTCPeerConnection;
     global.RTCPeerConnection = wrtc.RTCPeerConnection;
     try {
       const browserLike = { ...wrtc } as WrtcImpl;
       expect(forSimplePeer(browserLike)).toBe(browserLike);
     } finally {
-      global.RTCPeerConnection = before;
+      if (had) global.RTCPeerConnection = before;
+      else delete global.RTCPeerConnection;
     }
   });
 });
