@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult, Figure } from './suite/scenarios.js';
 import type { TargetName } from './suite/targets.js';
+import { caseKey, describeGoal, describeValue, readGoals } from './goals.js';
 
 export interface BenchRun {
   date: string;
@@ -81,6 +82,26 @@ export function table(run: BenchRun): string {
   return lines.join('\n');
 }
 
+/** The targets of bench/goals.ts against the run: which it met, with the figure each was read from. */
+function goalsTable(run: BenchRun): string[] {
+  const readings = readGoals(run.cases);
+  const met = readings.filter((r) => r.met).length;
+  return [
+    '## Targets',
+    '',
+    `The targets stomprtc holds itself to (\`bench/goals.ts\`), read off this run: **${met} of ${readings.length} met**.`,
+    'What limits each target a run does not meet, with profiles, is in [performance.md](performance.md).',
+    '',
+    '| case | target | this run | |',
+    '| --- | --- | --- | --- |',
+    ...readings.map(
+      ({ goal, value, met }) =>
+        `| ${goal.case} | ${goal.target} ${describeGoal(goal)} | ${describeValue(goal, value)} | ${met ? 'met' : '**not met**'} |`,
+    ),
+    '',
+  ];
+}
+
 const ROW_HEIGHT = 14;
 const LABEL_WIDTH = 260;
 const BAR_WIDTH = 420;
@@ -132,7 +153,6 @@ function escapeXml(text: string): string {
  * some names end with (a figure of the run). Without an earlier run, `fresh` as it is, dated.
  */
 export function mergeRun(earlier: BenchRun | undefined, fresh: BenchRun): BenchRun {
-  const caseKey = (name: string) => name.replace(/ \(.*\)$/, '');
   const measured = fresh.cases.map((c) => ({ ...c, measuredAt: fresh.date, measuredOn: fresh.machine }));
   const cases = (earlier?.cases ?? []).map(
     (c) =>
@@ -244,6 +264,7 @@ export function writeReport(run: BenchRun, dir: string): string {
       : []),
     '![Ratios to the baseline](benchmarks.svg)',
     '',
+    ...goalsTable(run),
   ].join('\n');
   writeFileSync(join(dir, 'benchmarks.md'), markdown);
   writeFileSync(join(dir, 'benchmarks.svg'), chart(run));
