@@ -64,6 +64,7 @@ function cell(result: CaseResult, target: TargetName): string {
     parts.push(`cpu ${round(figure.cpuUsPerOp)} µs${broker}`);
   }
   if (figure.loadCpuUsPerOp !== undefined) parts.push(`load ${round(figure.loadCpuUsPerOp)} µs`);
+  if (figure.acksPerOp !== undefined) parts.push(`acks ${figure.acksPerOp.toFixed(2)}`);
   // Hundreds of sessions weigh less than the RSS moves between two readings: no figure, not a negative one.
   if (figure.bytesPerSession !== undefined)
     parts.push(figure.bytesPerSession > 0 ? `${(figure.bytesPerSession / 1000).toFixed(1)} kB/session` : 'RSS noise');
@@ -232,7 +233,12 @@ export function writeReport(run: BenchRun, dir: string): string {
     "  `/proc/<pid>/stat`: the server's own cost per message, apart from how fast the load generator goes;",
     "  for stomprtc-relay, RabbitMQ's part is in brackets. load: the load generator's own CPU time per",
     '  delivery or round trip. The load generator and the servers share the 2 cores, so no rate can pass',
-    '  2 s of CPU over the sum of cpu and load per operation.',
+    '  2 s of CPU over the sum of cpu and load per operation. acks: TCP segments without data (pure',
+    '  ACKs, nearly all) the kernel sent per delivery or round trip, both ends of every loopback connection',
+    '  counted, from its own counters (`bench/suite/tcp-counters.ts`). Linux lets an ACK ride on the reply',
+    '  when the application answers within the delayed-ACK timeout (40 ms at least); a server that is the',
+    '  slower end of a loop of 1,000 pairs answers later, and each message it receives costs one more',
+    '  segment, sent and received inside its system calls ([performance.md](performance.md)).',
     '- P2P: join → open data channel, timed at the later joiner of each link, rooms joined one peer',
     '  after another (the last of 6 opens 5 links at once), with every peer a process of its own (as',
     '  the members of a real room run on machines of their own) and with all of them in one process,',

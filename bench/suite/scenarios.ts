@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { connectClient, startServer, stampedBody, type Client, type Server, type TargetName } from './targets.js';
+import { segmentsWithoutData } from './tcp-counters.js';
 
 /** One measured figure of one target: the medians over the rounds, and each round's value. */
 export interface Figure {
@@ -20,6 +21,12 @@ export interface Figure {
    * shares the cores with the server: the rate cannot pass 2 s over this plus cpuUsPerOp.
    */
   loadCpuUsPerOp?: number;
+  /**
+   * TCP segments without data (pure ACKs, nearly all) the kernel sent per delivery or round trip,
+   * both ends of every loopback connection counted (tcp-counters.ts). Above zero when a server
+   * answers too late for the ACK to ride on its reply.
+   */
+  acksPerOp?: number;
   /** Server memory per session in bytes (sessions scenario): RSS, what the machine gives the server. */
   bytesPerSession?: number;
   /**
@@ -74,23 +81,26 @@ async function connectMany(count: number, connect: (i: number) => Promise<Client
   return clients;
 }
 
-type CpuFigures = Pick<Figure, 'cpuUsPerOp' | 'brokerCpuUsPerOp' | 'loadCpuUsPerOp'>;
+type CostFigures = Pick<Figure, 'cpuUsPerOp' | 'brokerCpuUsPerOp' | 'loadCpuUsPerOp' | 'acksPerOp'>;
 
-/** CPU time from now on of the server, its broker and this load generator, per operation. */
-async function cpuMeter(server: Server): Promise<{ perOp(ops: number): Promise<CpuFigures> }> {
+/** CPU time from now on of the server, its broker and this load generator, and the kernel's ACKs, per operation. */
+async function costMeter(server: Server): Promise<{ perOp(ops: number): Promise<CostFigures> }> {
   const serverMs = await server.cpuMs();
   const brokerMs = await server.brokerCpuMs?.();
+  const acks = segmentsWithoutData();
   // User + system of every thread of this process, in µs.
   const load = process.cpuUsage();
   return {
     async perOp(ops) {
       const { user, system } = process.cpuUsage(load);
+      const acksNow = segmentsWithoutData();
       const brokerNow = await server.brokerCpuMs?.();
       return {
         cpuUsPerOp: ((await server.cpuMs()) - serverMs) * (1000 / ops),
         brokerCpuUsPerOp:
           brokerMs === undefined || brokerNow === undefined ? undefined : (brokerNow - brokerMs) * (1000 / ops),
         loadCpuUsPerOp: (user + system) / ops,
+        acksPerOp: acks === undefined || acksNow === undefined ? undefined : (acksNow - acks) / ops,
       };
     },
   };
@@ -168,6 +178,7 @@ async function rounds(
       cpuUsPerOp: pick('cpuUsPerOp'),
       brokerCpuUsPerOp: pick('brokerCpuUsPerOp'),
       loadCpuUsPerOp: pick('loadCpuUsPerOp'),
+      acksPerOp: pick('acksPerOp'),
       bytesPerSession: pick('bytesPerSession'),
       heapBytesPerSession: pick('heapBytesPerSession'),
       dropped: runs.some((r) => r.dropped !== undefined) ? Math.max(...runs.map((r) => r.dropped ?? 0)) : undefined,
@@ -208,7 +219,7 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
     const publish = async (count: number) => {
       latencies = new Float64Array(count * subscribers);
       received = new DeliveryCount();
-      const cpu = await cpuMeter(server);
+      const cost = await costMeter(server);
       const start = performance.now();
       for (let sent = 0; sent < count;) {
         const end = Math.min(sent + window, count);
@@ -217,7 +228,7 @@ export async function fanout(targets: TargetName[], roundCount: number, params: 
       }
       const seconds = (performance.now() - start) / 1000;
       const deliveries = received.value;
-      return { value: deliveries / seconds, p99Ms: p99(latencies, deliveries), ...(await cpu.perOp(deliveries)) };
+      return { value: deliveries / seconds, p99Ms: p99(latencies, deliveries), ...(await cost.perOp(deliveries)) };
     };
     // A tenth of the run first, untimed: every target is measured warm, none by its start-up.
     await publish(Math.ceil(messages / 10));
@@ -316,10 +327,10 @@ export async function roundTrips(
   const figures = await rounds(targets, roundCount, async (server) => {
     const pairs = await connectPairs(server, count, path);
     await exchange(pairs, warmExchanges * ROUND_TRIPS_PER_EXCHANGE);
-    const cpu = await cpuMeter(server);
+    const cost = await costMeter(server);
     const { latencies, seconds } = await exchange(pairs, exchanges * ROUND_TRIPS_PER_EXCHANGE);
     const done = latencies.length;
-    const perOp = await cpu.perOp(done);
+    const perOp = await cost.perOp(done);
     closeAll(pairs);
     return { value: done / seconds, p99Ms: p99(latencies, done), ...perOp };
   });

@@ -74,6 +74,7 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
         if (result.unit !== 'ms' && result.scenario !== 'sessions' && result.scenario !== 'instructions') {
           expect(figure.p99Ms, result.case).toBeGreaterThan(0);
           expect(figure.loadCpuUsPerOp, result.case).toBeGreaterThan(0);
+          expect(figure.acksPerOp, result.case).toBeGreaterThanOrEqual(0);
         }
         if (result.scenario === 'sessions') {
           expect(Number.isFinite(figure.bytesPerSession), result.case).toBe(true);
