@@ -12,6 +12,7 @@ import { describeWith } from '../helpers/requirements.js';
 import { privateRabbitMqMissing } from '../helpers/private-rabbitmq.js';
 import { callgrindMissing } from '../../bench/suite/callgrind.js';
 import type { BenchRun } from '../../bench/report.js';
+import { caseKey } from '../../bench/goals.js';
 
 const out = mkdtempSync(join(tmpdir(), 'stomprtc-bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -51,9 +52,7 @@ describeWith(privateRabbitMqMissing() ?? callgrindMissing(), 'benchmark suite sm
       expect(brokerCpuUsPerOp, relayed.case).toBeLessThanOrEqual(cpuUsPerOp!);
     }
     // 2 and 6 peers, each a process of its own and all in one process, and the first join of new processes.
-    expect(
-      run.cases.filter((c) => c.case.startsWith('P2P join → open channel')).map((c) => c.case.split(' (')[0]),
-    ).toEqual([
+    expect(run.cases.filter((c) => c.case.startsWith('P2P join → open channel')).map((c) => caseKey(c.case))).toEqual([
       'P2P join → open channel, 2 peers, a process each',
       'P2P join → open channel, 6 peers, a process each',
       'P2P join → open channel, 2 peers in one process',
